@@ -1,0 +1,1 @@
+"""components of lpot_ux."""

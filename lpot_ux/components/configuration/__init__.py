@@ -1,0 +1,1 @@
+"""configuration of lpot_ux."""

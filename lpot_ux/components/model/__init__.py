@@ -1,0 +1,1 @@
+"""model of lpot_ux."""

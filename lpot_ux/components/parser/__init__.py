@@ -1,0 +1,1 @@
+"""parser of lpot_ux."""

@@ -1,0 +1,133 @@
+"""Read the results that benchmark workers print.
+
+Log formats understood, one result per instance log:
+
+    Batch size = 32                 (also "Batch size: 32")
+    Latency: 12.5 ms                (units: s, sec, ms, us, µs, ns)
+    Throughput: 80.1 images/sec     (units: images/sec, samples/s, img/s, fps,
+                                     items/sec, images/ms)
+    lpot_ux result: {...}           (optional JSON line of lpot_ux's worker:
+                                     latency statistics, window, threads)
+
+Numbers may carry thousands separators ("1,234.5") or exponents ("1.2e3").
+When a log holds more than one value for a line, the last one is the
+instance's result: a worker that prints a running figure ends with its final
+one, and a result is never counted twice.
+"""
+
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from lpot_ux.errors import ParseError
+
+logger = logging.getLogger(__name__)
+
+NUMBER = r"([-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?(?:[eE][-+]?\d+)?|[-+]?\.\d+)"
+BATCH_SIZE = re.compile(r"batch[ _]size\s*[=:]\s*" + NUMBER, re.IGNORECASE)
+LATENCY = re.compile(r"latency\s*[=:]\s*" + NUMBER + r"\s*(ms|s|sec|us|µs|ns)\b", re.IGNORECASE)
+THROUGHPUT = re.compile(
+    r"throughput\s*[=:]\s*" + NUMBER + r"\s*((?:images|samples|items|img)\s*/\s*(?:sec|s|ms)|fps)",
+    re.IGNORECASE,
+)
+RESULT_JSON = re.compile(r"^lpot_ux result:\s*(\{.*\})\s*$", re.MULTILINE)
+
+LATENCY_TO_MS = {"s": 1000.0, "sec": 1000.0, "ms": 1.0, "us": 1e-3, "µs": 1e-3, "ns": 1e-6}
+
+
+@dataclass(frozen=True)
+class InstanceResult:
+    """What one instance measured."""
+
+    batch_size: int
+    latency_ms: float
+    throughput: float  # samples per second
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    """What all the instances of one model measured together."""
+
+    throughput: float
+    latency_ms: float
+    batch_size: int
+    instances: tuple[InstanceResult, ...]
+
+
+def to_number(text: str) -> float:
+    """Return a printed number as a float."""
+
+    return float(text.replace(",", ""))
+
+
+def last_match(pattern: re.Pattern, text: str, what: str) -> re.Match | None:
+    """Return the last match of pattern, warning when there are several."""
+    matches = list(pattern.finditer(text))
+    if len(matches) > 1:
+        logger.warning("The log holds %d %s lines; the last one is taken.", len(matches), what)
+
+    return matches[-1] if matches else None
+
+
+def throughput_per_second(value: float, unit: str) -> float:
+    """Return a throughput in samples per second."""
+
+    return value * 1000.0 if unit.replace(" ", "").lower().endswith("/ms") else value
+
+
+def read_details(text: str) -> dict[str, Any]:
+    """Return the JSON result line of lpot_ux's worker, empty when absent."""
+    matches = RESULT_JSON.findall(text)
+    if not matches:
+        return {}
+    try:
+        details = json.loads(matches[-1])
+    except json.JSONDecodeError as error:
+        raise ParseError(f"The worker's result line is not valid JSON: {error}.") from error
+
+    return details if isinstance(details, dict) else {}
+
+
+def parse_instance_log(text: str) -> InstanceResult:
+    """Return the result of one instance from its log."""
+    logger.debug("Parsing a worker log of %d characters", len(text))
+    batch = last_match(BATCH_SIZE, text, "batch size")
+    latency = last_match(LATENCY, text, "latency")
+    throughput = last_match(THROUGHPUT, text, "throughput")
+    missing = [
+        name
+        for name, match in (("Batch size", batch), ("Latency", latency), ("Throughput", throughput))
+        if match is None
+    ]
+    if missing:
+        raise ParseError(f"The worker printed no result: no {', no '.join(missing)} line.")
+
+    result = InstanceResult(
+        batch_size=int(to_number(batch.group(1))),
+        latency_ms=to_number(latency.group(1)) * LATENCY_TO_MS[latency.group(2).lower()],
+        throughput=throughput_per_second(to_number(throughput.group(1)), throughput.group(2)),
+        details=read_details(text),
+    )
+    if result.throughput <= 0 or result.latency_ms <= 0:
+        raise ParseError(
+            f"The worker printed an impossible result: throughput {result.throughput}, "
+            f"latency {result.latency_ms} ms."
+        )
+
+    return result
+
+
+def combine_instances(results: list[InstanceResult]) -> ModelResult:
+    """Sum the throughput and average the latency of one model's instances."""
+    if not results:
+        raise ParseError("No instance of the model printed a result.")
+
+    return ModelResult(
+        throughput=sum(result.throughput for result in results),
+        latency_ms=sum(result.latency_ms for result in results) / len(results),
+        batch_size=results[0].batch_size,
+        instances=tuple(results),
+    )

@@ -1,0 +1,1 @@
+"""The machine lpot_ux runs on."""
