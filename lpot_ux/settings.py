@@ -33,6 +33,9 @@ SETTINGS: dict[str, Setting] = {
     "PREFERRED_CORES_PER_INSTANCE": Setting(
         4, "Cores per instance when the machine has that many usable cores."
     ),
+    "BENCHMARK_SCRIPT": Setting(
+        None, "Worker script run for each instance; None: lpot_ux's own."
+    ),
     "READY_TIMEOUT": Setting(
         600, "Seconds a worker may take to load its model and warm up."
     ),

@@ -37,6 +37,7 @@ class Step:
     config_path: Path
     workload_dir: Path
     core_sets: tuple[tuple[int, ...], ...]
+    benchmark_script: Path = BENCHMARK_SCRIPT
 
 
 @dataclass
@@ -57,7 +58,7 @@ def build_command(step: Step) -> list[str]:
 
     return [
         sys.executable,
-        str(BENCHMARK_SCRIPT),
+        str(step.benchmark_script),
         "--config",
         str(step.config_path),
         "--input-graph",

@@ -51,7 +51,7 @@ def describe_step(request: BenchmarkRequest, model: ModelSpec, step: Step) -> di
         "batch_size": request.batch_size,
         "framework": step.framework,
         "config_path": str(step.config_path),
-        "benchmark_script": str(BENCHMARK_SCRIPT),
+        "benchmark_script": str(step.benchmark_script),
         "command": shlex.join(build_command(step)),
         "warmup": request.warmup,
         "iterations": request.iterations,
@@ -93,7 +93,8 @@ class BenchmarkService:
         self.channel = channel
         self.runtime = runtime
         self.usable_cores = usable_cores
-        self.builder = ConfigurationBuilder(BENCHMARK_SCRIPT)
+        self.benchmark_script = Path(settings["BENCHMARK_SCRIPT"] or BENCHMARK_SCRIPT)
+        self.builder = ConfigurationBuilder()
         self.executor = BenchmarkExecutor(
             runtime, settings["READY_TIMEOUT"], settings["RUN_TIMEOUT"]
         )
@@ -160,6 +161,7 @@ class BenchmarkService:
                     config_path=config_path,
                     workload_dir=request.workload_dir,
                     core_sets=request.core_sets,
+                    benchmark_script=self.benchmark_script,
                 ),
             )
             for model in request.models

@@ -50,9 +50,6 @@ def feed_shape(spec: TensorSpec, batch_size: int) -> list[int]:
 class ConfigurationBuilder:
     """Turn a benchmark request and the model it names into a config.yaml."""
 
-    def __init__(self, benchmark_script: Path) -> None:
-        self.benchmark_script = benchmark_script
-
     def read_signature(self, path: Path) -> GraphSignature | None:
         """Return the inputs and outputs of a model, None when unreadable here."""
         try:

@@ -32,7 +32,7 @@ THROUGHPUT = re.compile(
     r"throughput\s*[=:]\s*" + NUMBER + r"\s*((?:images|samples|items|img)\s*/\s*(?:sec|s|ms)|fps)",
     re.IGNORECASE,
 )
-RESULT_JSON = re.compile(r"^lpot_ux result:\s*(\{.*\})\s*$", re.MULTILINE)
+RESULT_JSON = re.compile(r"^lpot_ux result:\s*(.*?)\s*$", re.MULTILINE)
 
 LATENCY_TO_MS = {"s": 1000.0, "sec": 1000.0, "ms": 1.0, "us": 1e-3, "µs": 1e-3, "ns": 1e-6}
 

@@ -1,0 +1,191 @@
+"""The /api routes through Flask's and Flask-SocketIO's test clients."""
+
+import time
+from pathlib import Path
+
+import pytest
+from conftest import AUTH, TOKEN
+
+
+def wait_for_status(client, workload_id: str, statuses: tuple[str, ...], timeout: float = 20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = client.get(f"/api/benchmark/{workload_id}", headers=AUTH).get_json()
+        if run.get("status") in statuses:
+            return run
+        time.sleep(0.05)
+    raise AssertionError(f"run {workload_id} never reached {statuses}: {run}")
+
+
+def received(socket_client, subject: str | None = None) -> list[dict]:
+    return [
+        {"name": message["name"], **message["args"][0]}
+        for message in socket_client.get_received()
+        if subject is None or message["name"] == subject
+    ]
+
+
+@pytest.fixture
+def body(model_file: Path) -> dict:
+    return {
+        "id": "run_1",
+        "input_model": {"precision": "fp32", "path": str(model_file)},
+        "optimized_model": {"precision": "int8", "path": str(model_file)},
+        "instances": 1,
+        "cores_per_instance": 1,
+    }
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "wrong"}, {"Authorization": "Bearer wrong"}, {"Authorization": "Bearer"}],
+)
+@pytest.mark.parametrize("path", ["/api/benchmark", "/api/system_info", "/api/benchmark/x"])
+def test_api_needs_the_token(client, headers, path):
+    response = client.get(path, headers=headers)
+
+    assert response.status_code == 403
+    assert "token" in response.get_json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "query"),
+    [({"Authorization": TOKEN}, ""), (AUTH, ""), ({}, f"?token={TOKEN}")],
+)
+def test_token_is_accepted_in_every_form(client, headers, query):
+    assert client.get(f"/api/benchmark{query}", headers=headers).status_code == 200
+
+
+def test_cross_origin_call_is_refused(client):
+    response = client.get("/api/benchmark", headers={**AUTH, "Origin": "http://evil.test"})
+
+    assert response.status_code == 403
+    assert "Cross-origin" in response.get_json()["error"]
+
+
+def test_protective_headers(client):
+    response = client.get("/api/benchmark", headers=AUTH)
+
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+def test_unknown_api_route_is_json(client):
+    response = client.get("/api/nothing", headers=AUTH)
+
+    assert response.status_code == 404
+    assert "error" in response.get_json()
+
+
+def test_benchmark_runs_and_posts_every_event(client, socket_client, body):
+    response = client.post("/api/benchmark", json=body, headers=AUTH)
+
+    assert response.status_code == 200
+    assert response.get_json() == {"exit_code": 102, "message": "processing", "id": "run_1"}
+    run = wait_for_status(client, "run_1", ("success", "failure"))
+    assert run["status"] == "success"
+    events = received(socket_client)
+    assert [event["name"] for event in events] == [
+        "benchmark_start",
+        "benchmark_progress",
+        "benchmark_progress",
+        "benchmark_finish",
+    ]
+    assert events[0]["data"] == {"id": "run_1", "message": "started"}
+    assert [event["data"]["progress"] for event in events[1:]] == ["1/2", "2/2", "2/2"]
+    assert events[3]["data"] == events[2]["data"]
+    assert run["perf_throughput_input_model"] == pytest.approx(100.0)
+    assert run["speedup"] == pytest.approx(1.0)
+    assert run["config_yaml"].startswith("version: 1.0")
+
+
+def test_request_error_is_400_and_an_error_event(client, socket_client, body):
+    body["batch_size"] = 0
+
+    response = client.post("/api/benchmark", json=body, headers=AUTH)
+
+    assert response.status_code == 400
+    assert response.get_json()["error"].startswith("batch_size:")
+    [event] = received(socket_client, "benchmark_finish")
+    assert event["status"] == "error"
+    assert event["data"] == {"id": "run_1", "message": response.get_json()["error"]}
+    assert client.get("/api/benchmark/run_1", headers=AUTH).status_code == 404
+
+
+@pytest.mark.parametrize("data", ["not json", "[1, 2]", "null"])
+def test_body_must_be_a_json_object(client, socket_client, data):
+    response = client.post(
+        "/api/benchmark", data=data, headers={**AUTH, "Content-Type": "application/json"}
+    )
+
+    assert response.status_code == 400
+    assert "JSON object" in response.get_json()["error"]
+    assert received(socket_client) == []
+
+
+def test_same_id_while_queued_or_running_is_409(client, body, monkeypatch):
+    monkeypatch.setenv("FAKE_WORKER", "hang")
+    assert client.post("/api/benchmark", json=body, headers=AUTH).status_code == 200
+
+    response = client.post("/api/benchmark", json=body, headers=AUTH)
+
+    assert response.status_code == 409
+    assert "already queued or running" in response.get_json()["error"]
+
+
+def test_runs_queue_in_order(client, body):
+    for number in range(3):
+        body["id"] = f"run_{number}"
+        assert client.post("/api/benchmark", json=body, headers=AUTH).status_code == 200
+
+    runs = [wait_for_status(client, f"run_{n}", ("success",)) for n in range(3)]
+
+    for earlier, later in zip(runs, runs[1:]):
+        assert earlier["finished_at"] <= later["started_at"]
+    listed = client.get("/api/benchmark", headers=AUTH).get_json()["runs"]
+    assert [run["id"] for run in listed] == ["run_2", "run_1", "run_0"]
+    assert listed[0]["input_model"]["precision"] == "fp32"
+
+
+def test_failing_worker_gives_failure_and_the_server_goes_on(client, socket_client, body, monkeypatch):
+    monkeypatch.setenv("FAKE_WORKER", "crash")
+    client.post("/api/benchmark", json=body, headers=AUTH)
+
+    run = wait_for_status(client, "run_1", ("failure",))
+
+    assert "cannot load model" in run["message"]
+    assert "fake worker on cores" in run["log_tail"]
+    [finish] = received(socket_client, "benchmark_finish")
+    assert finish["status"] == "failure"
+    assert "cannot load model" in finish["data"]["message"]
+    monkeypatch.setenv("FAKE_WORKER", "ok")
+    body["id"] = "run_2"
+    client.post("/api/benchmark", json=body, headers=AUTH)
+    assert wait_for_status(client, "run_2", ("success",))["status"] == "success"
+
+
+def test_unknown_run_is_404(client):
+    response = client.get("/api/benchmark/none", headers=AUTH)
+
+    assert response.status_code == 404
+    assert "none" in response.get_json()["error"]
+
+
+def test_system_info(client):
+    info = client.get("/api/system_info", headers=AUTH).get_json()
+
+    assert info["usable_cores"]
+    assert info["threads"] >= info["cores"] >= 1
+    assert info["memory_total"] > 0
+    assert info["defaults"]["batch_size"] == 1
+    assert isinstance(info["platform"], str)
+
+
+def test_socket_needs_the_token(app):
+    socketio = app.extensions["socketio"]
+
+    assert not socketio.test_client(app).is_connected()
+    assert not socketio.test_client(app, auth={"token": "wrong"}).is_connected()
+    assert socketio.test_client(app, query_string=f"token={TOKEN}").is_connected()
