@@ -2,6 +2,7 @@
 
 import argparse
 import errno
+import json
 import logging
 import os
 import signal
@@ -9,6 +10,7 @@ import socket
 import sys
 import threading
 import urllib.request
+import warnings
 import webbrowser
 from pathlib import Path
 from typing import Any
@@ -77,9 +79,38 @@ def configure_logging(verbosity: int) -> None:
     logger.setLevel(level)
 
 
+def import_eventlet():
+    """Import eventlet without its deprecation notice, which a user cannot act on."""
+    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+    import eventlet
+    import eventlet.wsgi
+
+    return eventlet
+
+
+def demo_curl_line(base_url: str, token: str, workspace: Path) -> str | None:
+    """Return a ready curl command benchmarking the demo pair, None without it."""
+    models = workspace / "models"
+    fp32, int8 = models / "mobilenet_v2_fp32.pb", models / "mobilenet_v2_int8.pb"
+    if not (fp32.exists() and int8.exists()):
+        return None
+    body = json.dumps(
+        {
+            "id": "demo",
+            "input_model": {"precision": "fp32", "path": str(fp32)},
+            "optimized_model": {"precision": "int8", "path": str(int8)},
+        }
+    )
+
+    return (
+        f"curl -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' "
+        f"-d '{body}' {base_url}/api/benchmark"
+    )
+
+
 def bind_port(address: str, port: int | None) -> socket.socket:
     """Return a listening socket: on the port given, else on 5000 or the next free one."""
-    import eventlet
+    eventlet = import_eventlet()
 
     candidates = [port] if port is not None else range(
         SETTINGS["PORT"].default, SETTINGS["PORT"].default + PORT_ATTEMPTS
@@ -128,9 +159,7 @@ def install_signal_handlers(app: Any) -> None:
 
 def serve(args: argparse.Namespace) -> int:
     """Start the server and block until it is stopped."""
-    import eventlet
-    import eventlet.wsgi
-
+    eventlet = import_eventlet()
     from lpot_ux.web import create_app
 
     listener = bind_port(args.address, args.port)
@@ -145,8 +174,12 @@ def serve(args: argparse.Namespace) -> int:
         }
     )
     host = f"[{args.address}]" if ":" in args.address else args.address
-    url = f"http://{host}:{port}/?token={app.config['TOKEN']}"
+    base_url = f"http://{host}:{port}"
+    url = f"{base_url}/?token={app.config['TOKEN']}"
     print(f"lpot_ux is serving at {url}", flush=True)
+    curl = demo_curl_line(base_url, app.config["TOKEN"], app.config["WORKSPACE"])
+    if curl:
+        print(f"Benchmark the demo pair with:\n  {curl}", flush=True)
     install_signal_handlers(app)
     if args.open_browser:
         open_browser_when_ready(url, f"http://{host}:{port}/")

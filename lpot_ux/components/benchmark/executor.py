@@ -218,7 +218,7 @@ class BenchmarkExecutor:
         while not instance.drained and time.monotonic() < deadline:
             self.runtime.sleep(POLL_SECONDS)
 
-    def kill(self, instances: list[Instance]) -> None:
+    def kill(self, instances: list[Instance], reap: bool = True) -> None:
         """Stop every instance still running, with its whole process group."""
         for instance in instances:
             if instance.process.poll() is None:
@@ -227,8 +227,12 @@ class BenchmarkExecutor:
                     os.killpg(instance.process.pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-                instance.process.wait()
+                if reap:
+                    instance.process.wait()
 
     def stop(self) -> None:
-        """Kill the instances of the step running now, if any."""
-        self.kill(self.running)
+        """Kill the instances of the step running now, if any, without waiting.
+
+        It is called from a signal handler, where a green wait is not allowed.
+        """
+        self.kill(self.running, reap=False)
