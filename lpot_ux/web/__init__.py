@@ -16,7 +16,7 @@ from lpot_ux.components.store.store import RunStore
 from lpot_ux.components.system.info import usable_cores
 from lpot_ux.errors import LpotUxError
 from lpot_ux.settings import default_settings
-from lpot_ux.web import api, events, pages, security
+from lpot_ux.web import api, events, filesystem, pages, security
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +85,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     security.init_app(app)
     register_error_handlers(app)
     app.register_blueprint(api.blueprint)
+    app.register_blueprint(filesystem.blueprint)
     app.register_blueprint(pages.blueprint)
     events.register(socketio)
 

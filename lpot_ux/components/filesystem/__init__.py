@@ -1,0 +1,1 @@
+"""filesystem of lpot_ux: browse folders for model files."""
