@@ -1,0 +1,1 @@
+"""demo of lpot_ux."""
