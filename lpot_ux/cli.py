@@ -176,11 +176,11 @@ def serve(args: argparse.Namespace) -> int:
     host = f"[{args.address}]" if ":" in args.address else args.address
     base_url = f"http://{host}:{port}"
     url = f"{base_url}/?token={app.config['TOKEN']}"
+    install_signal_handlers(app)
     print(f"lpot_ux is serving at {url}", flush=True)
     curl = demo_curl_line(base_url, app.config["TOKEN"], app.config["WORKSPACE"])
     if curl:
         print(f"Benchmark the demo pair with:\n  {curl}", flush=True)
-    install_signal_handlers(app)
     if args.open_browser:
         open_browser_when_ready(url, f"http://{host}:{port}/")
     eventlet.wsgi.server(listener, app, log_output=args.verbose >= 2, log=logging.getLogger("lpot_ux.http"))
