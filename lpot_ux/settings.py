@@ -30,6 +30,9 @@ SETTINGS: dict[str, Setting] = {
     # measured ones keep the mean latency within about a percent on a quiet CPU.
     "WARMUP": Setting(10, "Iterations run per instance before measuring."),
     "ITERATIONS": Setting(100, "Measured iterations per instance."),
+    "MAX_DURATION": Setting(
+        600, "Seconds a model's measured part may last before it is cut short."
+    ),
     "PREFERRED_CORES_PER_INSTANCE": Setting(
         4, "Cores per instance when the machine has that many usable cores."
     ),
@@ -40,7 +43,13 @@ SETTINGS: dict[str, Setting] = {
         600, "Seconds a worker may take to load its model and warm up."
     ),
     "RUN_TIMEOUT": Setting(
-        1800, "Seconds the measured part of one model's benchmark may take."
+        1800,
+        "Seconds a worker may run past its max_duration (performance) or in all "
+        "(accuracy) before it is killed.",
+    ),
+    # A quarter second of sampling sees a busy neighbour without slowing a run.
+    "BUSY_CHECK_SECONDS": Setting(
+        0.25, "Seconds spent checking that a step's CPUs are idle; 0 to skip."
     ),
 }
 

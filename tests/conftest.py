@@ -156,3 +156,14 @@ def server_factory(tmp_path: Path):
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(autouse=True)
+def flat_topology(monkeypatch, tmp_path_factory):
+    """Make every CPU its own physical core, so that layouts do not depend on this machine.
+
+    Tests that start a real server process are not affected: they see the real machine.
+    """
+    from lpot_ux.components.system import topology
+
+    monkeypatch.setattr(topology, "SYSFS_CPUS", tmp_path_factory.getbasetemp() / "no-sysfs")

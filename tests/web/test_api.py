@@ -4,7 +4,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import AUTH, TOKEN
+from conftest import AUTH, FAKE_WORKER, TOKEN
 
 
 def wait_for_status(client, workload_id: str, statuses: tuple[str, ...], timeout: float = 20):
@@ -189,3 +189,88 @@ def test_socket_needs_the_token(app):
     assert not socketio.test_client(app).is_connected()
     assert not socketio.test_client(app, auth={"token": "wrong"}).is_connected()
     assert socketio.test_client(app, query_string=f"token={TOKEN}").is_connected()
+
+
+def test_rounds_alternate_and_give_a_confidence_interval(client, socket_client, body):
+    body["rounds"] = 3
+
+    client.post("/api/benchmark", json=body, headers=AUTH)
+    run = wait_for_status(client, "run_1", ("success", "failure"))
+
+    progress = received(socket_client, "benchmark_progress")
+    assert [event["data"]["progress"] for event in progress] == [f"{n}/6" for n in range(1, 7)]
+    rounds = [event["data"]["execution_details"] for event in progress]
+    assert [r.get("optimized_model_benchmark", {}).get("performance", {}).get("round") for r in rounds] == [
+        None, 1, 1, 2, 2, 3
+    ]
+    assert [entry["round"] for entry in run["rounds"]] == [1, 2, 3]
+    low, high = run["speedup_ci95"]
+    assert low <= run["speedup"] <= high
+    assert run["speedup"] == pytest.approx(1.0, rel=0.1)
+
+
+def test_result_carries_statistics_verdict_and_environment(client, body):
+    client.post("/api/benchmark", json=body, headers=AUTH)
+    run = wait_for_status(client, "run_1", ("success", "failure"))
+
+    figures = run["statistics"]["input_model"]
+    assert figures["throughput_unit"] == "samples/s"
+    assert set(figures["latency_ms_per_sample"]) >= {"mean", "min", "max", "std", "p50", "p90", "p95", "p99"}
+    assert "verdict" in figures
+    assert isinstance(run["verdict"]["valid"], bool)
+    assert run["environment"]["lpot_ux_version"]
+    assert "variables" in run["environment"]
+    details = run["execution_details"]["input_model_benchmark"]["performance"]
+    assert details["rerun_command"].startswith("LPOT_UX_CORES=")
+    assert "iteration_ends" not in details["instance_results"][0]
+
+
+def test_windows_apart_make_the_verdict_invalid(client, body, monkeypatch):
+    monkeypatch.setenv("FAKE_WORKER", "apart")
+    body.update(instances=2, cores_per_instance=1)
+
+    client.post("/api/benchmark", json=body, headers=AUTH)
+    run = wait_for_status(client, "run_1", ("success", "failure"))
+
+    if len(run["request"]["core_sets"]) < 2:
+        pytest.skip("one usable core: no two instances to set apart")
+    assert run["status"] == "success"
+    assert run["verdict"]["valid"] is False
+    assert any("measured at the same time for only" in reason for reason in run["verdict"]["reasons"])
+
+
+def test_accuracy_steps_follow_performance(client, socket_client, body, model_file):
+    for role in ("input_model", "optimized_model"):
+        body[role]["mode"] = ["performance", "accuracy"]
+    body["dataset"] = {"path": str(model_file)}
+
+    client.post("/api/benchmark", json=body, headers=AUTH)
+    run = wait_for_status(client, "run_1", ("success", "failure"))
+
+    assert run["status"] == "success", run.get("message")
+    progress = received(socket_client, "benchmark_progress")
+    assert [event["data"]["progress"] for event in progress] == ["1/4", "2/4", "3/4", "4/4"]
+    assert run["acc_input_model"] == run["acc_optimized_model"] == 0.75
+    assert run["accuracy_drop"] == 0.0
+    assert run["execution_details"]["optimized_model_benchmark"]["accuracy"]["accuracy"] == 0.75
+
+
+def test_one_failing_model_still_gives_the_others_results(client, socket_client, body, monkeypatch, tmp_path):
+    broken = tmp_path / "broken_worker.py"
+    broken.write_text(
+        "import runpy, sys\n"
+        "if 'broken' in sys.argv[sys.argv.index('--input-graph') + 1]:\n"
+        "    print('error: cannot load model: unknown op Foo'); sys.exit(1)\n"
+        f"runpy.run_path({str(FAKE_WORKER)!r}, run_name='__main__')\n"
+    )
+    client.application.extensions["lpot_ux"].benchmark_script = broken
+    (tmp_path / "broken.pb").write_bytes(b"")
+    body["input_model"]["path"] = str(tmp_path / "broken.pb")
+
+    client.post("/api/benchmark", json=body, headers=AUTH)
+    run = wait_for_status(client, "run_1", ("failure",))
+
+    assert "unknown op Foo" in run["message"]
+    assert run["perf_throughput_optimized_model"] > 0
+    statuses = [event["status"] for event in received(socket_client, "benchmark_progress")]
+    assert statuses == ["failure", "success"]

@@ -12,8 +12,10 @@ from pathlib import Path
 
 from lpot_ux.components.benchmark.runtime import Runtime
 from lpot_ux.components.parser.throughput import (
+    AccuracyResult,
     ModelResult,
     combine_instances,
+    parse_accuracy_log,
     parse_instance_log,
 )
 from lpot_ux.errors import ParseError, WorkerError
@@ -22,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 BENCHMARK_SCRIPT = Path(__file__).with_name("benchmark_model.py")
 READY_LINE = b"lpot_ux: ready"
+DONE_LINE = b"lpot_ux: done"
 LOG_TAIL_LINES = 30
 POLL_SECONDS = 0.005  # how often to look at the workers; small next to a run
 
@@ -38,6 +41,13 @@ class Step:
     workload_dir: Path
     core_sets: tuple[tuple[int, ...], ...]
     benchmark_script: Path = BENCHMARK_SCRIPT
+    max_duration: float = 600.0
+
+    @property
+    def synchronized(self) -> bool:
+        """Tell whether the instances start and stop together (performance mode)."""
+
+        return self.mode == "performance"
 
 
 @dataclass
@@ -49,8 +59,27 @@ class Instance:
     process: object
     log_path: Path
     ready: bool = False
+    done: bool = False
     drained: bool = False
     exit_code: int | None = field(default=None)
+
+
+def worker_environment(step: Step, cores: tuple[int, ...]) -> dict[str, str]:
+    """Return the variables that pin a worker and tie it to the barrier."""
+    variables = {"LPOT_UX_CORES": ",".join(map(str, cores))}
+    if step.synchronized:
+        variables["LPOT_UX_BARRIER"] = "stdin"
+
+    return variables
+
+
+def rerun_command(step: Step) -> str:
+    """Return the shell command that runs the first instance of a step by hand."""
+    variables = worker_environment(step, step.core_sets[0])
+    variables.pop("LPOT_UX_BARRIER", None)
+    prefix = " ".join(f"{name}={shlex.quote(value)}" for name, value in variables.items())
+
+    return f"{prefix} {shlex.join(build_command(step))}"
 
 
 def build_command(step: Step) -> list[str]:
@@ -103,12 +132,10 @@ class BenchmarkExecutor:
         """Start one instance, pinned to its cores, stopped at the barrier."""
         command = build_command(step)
         log_path = step.workload_dir / f"{step.role}_{step.mode}_instance_{number}.log"
-        environment = dict(
-            os.environ,
-            LPOT_UX_CORES=",".join(map(str, cores)),
-            LPOT_UX_BARRIER="stdin",
-            PYTHONUNBUFFERED="1",
-        )
+        environment = {
+            name: value for name, value in os.environ.items() if name != "LPOT_UX_BARRIER"
+        }
+        environment.update(worker_environment(step, cores), PYTHONUNBUFFERED="1")
         logger.debug("Starting instance %d on cores %s: %s", number, cores, shlex.join(command))
         process = self.runtime.popen(
             command,
@@ -132,24 +159,44 @@ class BenchmarkExecutor:
                 log.flush()
                 if line.strip() == READY_LINE:
                     instance.ready = True
+                elif line.strip() == DONE_LINE:
+                    instance.done = True
         instance.drained = True
 
     def run_model(self, step: Step) -> ModelResult:
-        """Run every instance of a step and return their combined result."""
+        """Run every instance of a step together and return their combined result."""
+        instances = self.run_instances(step)
+
+        return self.collect_results(step, instances)
+
+    def run_accuracy(self, step: Step) -> AccuracyResult:
+        """Run one instance that scores the model on the dataset."""
+        [instance] = self.run_instances(step)
+        try:
+            return parse_accuracy_log(instance.log_path.read_text(errors="replace"))
+        except ParseError as error:
+            self.fail(step, instance, error.message)
+
+    def run_instances(self, step: Step) -> list[Instance]:
+        """Start the instances of a step, drive them through the barrier, wait for them."""
         instances = [
             self.spawn_worker(step, number, cores)
             for number, cores in enumerate(step.core_sets)
         ]
         self.running = instances
         try:
-            self.wait_until_ready(step, instances)
-            self.release(instances)
+            if step.synchronized:
+                self.wait_until_ready(step, instances)
+                self.signal(instances, b"go\n")
+                self.wait_until_done(step, instances)
+                self.signal(instances, b"stop\n")
+            self.close_input(instances)
             self.wait_for_exit(step, instances)
         finally:
             self.kill(instances)
             self.running = []
 
-        return self.collect_results(step, instances)
+        return instances
 
     def wait_until_ready(self, step: Step, instances: list[Instance]) -> None:
         """Wait until every instance has loaded its model and warmed up."""
@@ -167,20 +214,41 @@ class BenchmarkExecutor:
                 )
             self.runtime.sleep(POLL_SECONDS)
 
-    def release(self, instances: list[Instance]) -> None:
-        """Let every waiting instance start measuring, as close together as can be."""
+    def signal(self, instances: list[Instance], line: bytes) -> None:
+        """Send a line to every instance, back to back, so that they act together."""
         for instance in instances:
-            instance.process.stdin.write(b"go\n")
-            instance.process.stdin.flush()
+            if instance.process.poll() is None:
+                try:
+                    instance.process.stdin.write(line)
+                    instance.process.stdin.flush()
+                except BrokenPipeError:
+                    pass  # it exited meanwhile; its exit code says why
+
+    def close_input(self, instances: list[Instance]) -> None:
+        """Close the instances' standard input; they need nothing more."""
         for instance in instances:
-            instance.process.stdin.close()
+            try:
+                instance.process.stdin.close()
+            except BrokenPipeError:
+                pass
+
+    def wait_until_done(self, step: Step, instances: list[Instance]) -> None:
+        """Wait until every instance has met its stop rule, or one has exited."""
+        deadline = time.monotonic() + step.max_duration + self.run_timeout
+        while not all(instance.done for instance in instances):
+            if any(instance.process.poll() is not None for instance in instances):
+                return
+            if time.monotonic() > deadline:
+                self.fail(step, instances[0], f"did not finish within {step.max_duration:g} s")
+            self.runtime.sleep(POLL_SECONDS)
 
     def wait_for_exit(self, step: Step, instances: list[Instance]) -> None:
         """Wait until every instance has exited and its output is in its log."""
-        deadline = time.monotonic() + self.run_timeout
+        limit = step.max_duration + self.run_timeout if step.synchronized else self.run_timeout
+        deadline = time.monotonic() + limit
         while not all(instance.drained and instance.process.poll() is not None for instance in instances):
             if time.monotonic() > deadline:
-                self.fail(step, instances[0], f"did not finish within {self.run_timeout:g} s")
+                self.fail(step, instances[0], f"did not finish within {limit:g} s")
             self.runtime.sleep(POLL_SECONDS)
 
         for instance in instances:

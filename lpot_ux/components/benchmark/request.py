@@ -5,19 +5,38 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lpot_ux.components.system.topology import CoreLayout, plan_layout
 from lpot_ux.errors import RequestError
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-MODE_ALIASES = {"performance": "performance", "benchmark": "performance"}
-SUPPORTED_MODES = ("performance",)
-MODEL_ROLES = ("input_model", "optimized_model")
-INTEGER_FIELDS = {  # name: smallest value allowed
-    "instances": 1,
-    "cores_per_instance": 1,
-    "batch_size": 1,
-    "warmup": 0,
-    "iterations": 1,
+MODE_ALIASES = {
+    "performance": "performance",
+    "benchmark": "performance",
+    "accuracy": "accuracy",
 }
+MODEL_ROLES = ("input_model", "optimized_model")
+INTEGER_FIELDS = {  # name: (smallest, largest) value allowed
+    "instances": (1, 4096),
+    "cores_per_instance": (1, 4096),
+    "batch_size": (1, 1 << 20),
+    "warmup": (0, 1 << 40),
+    "iterations": (1, 1 << 40),
+    "rounds": (1, 100),
+}
+SECONDS_FIELDS = {  # name: (smallest, largest) number of seconds allowed
+    "duration": (1e-3, 7 * 86400),
+    "warmup_duration": (0.0, 86400),
+    "max_duration": (1e-3, 7 * 86400),
+}
+# File endings and what runs them: (framework, model format).
+MODEL_FORMATS = {
+    ".pb": ("tensorflow", "frozen_graph"),
+    ".keras": ("tensorflow", "keras"),
+    ".h5": ("tensorflow", "keras"),
+    ".tflite": ("tflite", "tflite"),
+    ".onnx": ("onnxrt", "onnx"),
+}
+FRAMEWORKS = ("tensorflow", "tflite", "onnxrt")
 
 
 @dataclass(frozen=True)
@@ -28,11 +47,21 @@ class ModelSpec:
     precision: str
     path: Path
     modes: tuple[str, ...]
+    framework: str = "tensorflow"
+    model_format: str = "frozen_graph"
+    signature: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the model as the API spells it."""
 
-        return {"precision": self.precision, "path": str(self.path), "mode": list(self.modes)}
+        return {
+            "precision": self.precision,
+            "path": str(self.path),
+            "mode": list(self.modes),
+            "framework": self.framework,
+            "model_format": self.model_format,
+            "signature": self.signature,
+        }
 
 
 @dataclass(frozen=True)
@@ -46,8 +75,16 @@ class BenchmarkRequest:
     cores_per_instance: int
     batch_size: int
     warmup: int
-    iterations: int
+    iterations: int | None
     core_sets: tuple[tuple[int, ...], ...] = field(default=())
+    layout_warnings: tuple[str, ...] = ()
+    duration: float | None = None
+    warmup_duration: float | None = None
+    max_duration: float = 600.0
+    rounds: int = 1
+    input_shapes: dict[str, list[int | None]] = field(default_factory=dict)
+    dataset: Path | None = None
+    topk: int = 1
 
     @property
     def input_model(self) -> ModelSpec:
@@ -73,7 +110,15 @@ class BenchmarkRequest:
             "batch_size": self.batch_size,
             "warmup": self.warmup,
             "iterations": self.iterations,
+            "duration": self.duration,
+            "warmup_duration": self.warmup_duration,
+            "max_duration": self.max_duration,
+            "rounds": self.rounds,
+            "input_shapes": self.input_shapes,
+            "dataset": {"path": str(self.dataset)} if self.dataset else None,
+            "metric": {"topk": self.topk},
             "core_sets": [list(cores) for cores in self.core_sets],
+            "layout_warnings": list(self.layout_warnings),
         }
 
 
@@ -112,15 +157,10 @@ def parse_modes(role: str, model: dict) -> tuple[str, ...]:
 
     modes = []
     for name in names:
-        if name == "accuracy":
-            raise RequestError(
-                f"{role}.{key}: accuracy needs a labelled dataset, which this server "
-                "cannot take yet; ask for 'performance'."
-            )
         if name not in MODE_ALIASES:
             raise RequestError(
                 f"{role}.{key}: unknown mode {name!r}; use 'performance' "
-                "(or its alias 'benchmark')."
+                "(or its alias 'benchmark') and/or 'accuracy'."
             )
         if MODE_ALIASES[name] not in modes:
             modes.append(MODE_ALIASES[name])
@@ -148,8 +188,46 @@ def parse_model(role: str, body: dict) -> ModelSpec:
     resolved = Path(path).expanduser().absolute()
     if not resolved.exists():
         raise RequestError(f"{role}.path: '{path}' does not exist.")
+    framework, model_format = detect_format(role, resolved, model.get("framework"))
+    signature = model.get("signature")
+    if signature is not None and (not isinstance(signature, str) or not signature):
+        raise RequestError(f"{role}.signature: expected the name of a SavedModel signature.")
 
-    return ModelSpec(role, precision.strip(), resolved, parse_modes(role, model))
+    return ModelSpec(
+        role, precision.strip(), resolved, parse_modes(role, model), framework, model_format, signature
+    )
+
+
+def detect_format(role: str, path: Path, framework: Any) -> tuple[str, str]:
+    """Return the framework and format of a model, from its file and the request."""
+    if framework is not None and framework not in FRAMEWORKS:
+        raise RequestError(
+            f"{role}.framework: unknown framework {framework!r}; use one of "
+            f"{', '.join(FRAMEWORKS)}."
+        )
+    if path.is_dir():
+        if not (path / "saved_model.pb").is_file():
+            raise RequestError(
+                f"{role}.path: '{path}' is a folder without saved_model.pb, so it is not "
+                "a SavedModel; give a model file or a SavedModel folder."
+            )
+        detected = ("tensorflow", "saved_model")
+    elif not path.is_file():
+        raise RequestError(f"{role}.path: '{path}' is not a regular file.")
+    else:
+        detected = MODEL_FORMATS.get(path.suffix.lower())
+    if detected is None:
+        raise RequestError(
+            f"{role}.path: cannot tell what kind of model '{path.name}' is; use a .pb, "
+            ".keras, .h5, .tflite or .onnx file or a SavedModel folder."
+        )
+    if framework is not None and framework != detected[0]:
+        raise RequestError(
+            f"{role}.framework: '{path.name}' is a {detected[1].replace('_', ' ')} model, "
+            f"which runs on {detected[0]}, not {framework}."
+        )
+
+    return detected
 
 
 def parse_integer(body: dict, name: str, default: int | None) -> int | None:
@@ -159,10 +237,73 @@ def parse_integer(body: dict, name: str, default: int | None) -> int | None:
         return default
     if isinstance(value, bool) or not isinstance(value, int):
         raise RequestError(f"{name}: expected an integer, got {value!r}.")
-    if value < INTEGER_FIELDS[name]:
-        raise RequestError(f"{name}: must be at least {INTEGER_FIELDS[name]}, got {value}.")
+    smallest, largest = INTEGER_FIELDS[name]
+    if value < smallest:
+        raise RequestError(f"{name}: must be at least {smallest}, got {value}.")
+    if value > largest:
+        raise RequestError(f"{name}: must be at most {largest}, got {value}.")
 
     return value
+
+
+def parse_seconds(body: dict, name: str, default: float | None) -> float | None:
+    """Return a number of seconds, its default when absent."""
+    value = body.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        raise RequestError(f"{name}: expected a number of seconds, got {value!r}.")
+    smallest, largest = SECONDS_FIELDS[name]
+    if not smallest <= value <= largest:
+        raise RequestError(f"{name}: must be between {smallest:g} and {largest:g} seconds, got {value}.")
+
+    return float(value)
+
+
+def parse_input_shapes(body: dict) -> dict[str, list[int | None]]:
+    """Return the shapes given for inputs with unknown dimensions."""
+    value = body.get("input_shapes")
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise RequestError('input_shapes: expected a map like {"input": [1, 224, 224, 3]}.')
+    for name, shape in value.items():
+        valid = isinstance(shape, list) and all(
+            dim is None or (isinstance(dim, int) and not isinstance(dim, bool) and (dim >= 1 or dim == -1))
+            for dim in shape
+        )
+        if not valid:
+            raise RequestError(
+                f"input_shapes.{name}: expected a list of sizes (-1 or null for the batch "
+                f"dimension), got {shape!r}."
+            )
+
+    return value
+
+
+def parse_dataset(body: dict, models: tuple[ModelSpec, ...]) -> tuple[Path | None, int]:
+    """Return the accuracy dataset and top-k, required when accuracy is asked for."""
+    wants_accuracy = any("accuracy" in model.modes for model in models)
+    dataset = body.get("dataset")
+    if dataset is None:
+        if wants_accuracy:
+            raise RequestError(
+                'dataset: accuracy needs a labelled dataset, e.g. {"dataset": {"path": '
+                '"/data/val.npz"}} (arrays of inputs and labels) or an image folder with '
+                "one sub-folder per class."
+            )
+        return None, 1
+    if not isinstance(dataset, dict) or not isinstance(dataset.get("path"), str):
+        raise RequestError('dataset: expected {"path": "/data/val.npz"}.')
+    path = Path(dataset["path"]).expanduser().absolute()
+    if not path.exists():
+        raise RequestError(f"dataset.path: '{dataset['path']}' does not exist.")
+    metric = body.get("metric") or {"topk": 1}
+    topk = metric.get("topk", 1) if isinstance(metric, dict) else None
+    if isinstance(topk, bool) or not isinstance(topk, int) or topk < 1:
+        raise RequestError(f"metric: expected {{\"topk\": K}} with K at least 1, got {metric!r}.")
+
+    return path, topk
 
 
 def parse_workspace(body: dict, default: Path) -> Path:
@@ -181,7 +322,7 @@ def parse_workspace(body: dict, default: Path) -> Path:
 
 def plan_instances(
     body: dict, usable_cores: list[int], preferred: int
-) -> tuple[int, int, tuple[tuple[int, ...], ...]]:
+) -> tuple[int, int, CoreLayout]:
     """Return instances, cores per instance and each instance's own cores."""
     count = len(usable_cores)
     instances = parse_integer(body, "instances", None)
@@ -199,12 +340,8 @@ def plan_instances(
             f"here ({', '.join(map(str, usable_cores))}); lower instances or "
             "cores_per_instance."
         )
-    core_sets = tuple(
-        tuple(usable_cores[i * cores_per_instance : (i + 1) * cores_per_instance])
-        for i in range(instances)
-    )
 
-    return instances, cores_per_instance, core_sets
+    return instances, cores_per_instance, plan_layout(usable_cores, instances, cores_per_instance)
 
 
 def parse_benchmark_request(
@@ -216,9 +353,13 @@ def parse_benchmark_request(
 
     workload_id = parse_id(body)
     models = (parse_model("input_model", body), parse_model("optimized_model", body))
-    instances, cores_per_instance, core_sets = plan_instances(
+    instances, cores_per_instance, layout = plan_instances(
         body, usable_cores, settings["PREFERRED_CORES_PER_INSTANCE"]
     )
+    duration = parse_seconds(body, "duration", None)
+    # A duration alone is a complete stop rule; iterations then default to none.
+    default_iterations = None if duration is not None else settings["ITERATIONS"]
+    dataset, topk = parse_dataset(body, models)
 
     return BenchmarkRequest(
         id=workload_id,
@@ -228,6 +369,14 @@ def parse_benchmark_request(
         cores_per_instance=cores_per_instance,
         batch_size=parse_integer(body, "batch_size", settings["BATCH_SIZE"]),
         warmup=parse_integer(body, "warmup", settings["WARMUP"]),
-        iterations=parse_integer(body, "iterations", settings["ITERATIONS"]),
-        core_sets=core_sets,
+        iterations=parse_integer(body, "iterations", default_iterations),
+        core_sets=layout.core_sets,
+        layout_warnings=layout.warnings,
+        duration=duration,
+        warmup_duration=parse_seconds(body, "warmup_duration", None),
+        max_duration=parse_seconds(body, "max_duration", settings["MAX_DURATION"]),
+        rounds=parse_integer(body, "rounds", 1),
+        input_shapes=parse_input_shapes(body),
+        dataset=dataset,
+        topk=topk,
     )

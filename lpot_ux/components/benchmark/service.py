@@ -2,6 +2,7 @@
 
 import logging
 import shlex
+import statistics
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,9 @@ from lpot_ux.components.benchmark.executor import (
     BenchmarkExecutor,
     Step,
     build_command,
+    rerun_command,
 )
+from lpot_ux.components.benchmark.fingerprint import collect_environment
 from lpot_ux.components.benchmark.request import (
     BenchmarkRequest,
     ModelSpec,
@@ -19,10 +22,13 @@ from lpot_ux.components.benchmark.request import (
     read_id,
 )
 from lpot_ux.components.benchmark.runtime import Runtime
+from lpot_ux.components.benchmark.verdict import combine_verdicts, judge_step
 from lpot_ux.components.channel import MessageChannel
-from lpot_ux.components.configuration.builder import FRAMEWORK, ConfigurationBuilder
-from lpot_ux.components.parser.throughput import ModelResult
+from lpot_ux.components.configuration.builder import ConfigurationBuilder
+from lpot_ux.components.parser.statistics import speedup_interval
+from lpot_ux.components.parser.throughput import AccuracyResult, ModelResult
 from lpot_ux.components.store.store import RunStore
+from lpot_ux.components.system.load import measure_busy
 from lpot_ux.errors import ConflictError, LpotUxError, WorkerError
 
 logger = logging.getLogger(__name__)
@@ -39,12 +45,22 @@ class Job:
     config: dict[str, Any]
 
 
-def describe_step(request: BenchmarkRequest, model: ModelSpec, step: Step) -> dict[str, Any]:
+@dataclass(frozen=True)
+class PlannedStep:
+    """One step of a job: a model, in a mode, in a round."""
+
+    model: ModelSpec
+    round: int
+    step: Step
+
+
+def describe_step(request: BenchmarkRequest, planned: PlannedStep) -> dict[str, Any]:
     """Return the execution details of one step, with the seed's fields first."""
+    step, model = planned.step, planned.model
 
     return {
-        "instances": request.instances,
-        "cores_per_instance": request.cores_per_instance,
+        "instances": len(step.core_sets),
+        "cores_per_instance": len(step.core_sets[0]),
         "model_path": str(model.path),
         "precision": model.precision,
         "mode": step.mode,
@@ -53,28 +69,107 @@ def describe_step(request: BenchmarkRequest, model: ModelSpec, step: Step) -> di
         "config_path": str(step.config_path),
         "benchmark_script": str(step.benchmark_script),
         "command": shlex.join(build_command(step)),
-        "warmup": request.warmup,
-        "iterations": request.iterations,
+        "rerun_command": rerun_command(step),
+        "model_format": model.model_format,
+        "round": planned.round,
         "core_sets": [list(cores) for cores in step.core_sets],
     }
 
 
-def describe_result(result: ModelResult) -> dict[str, Any]:
-    """Return the measured figures of a step."""
+def describe_instances(result: ModelResult) -> list[dict[str, Any]]:
+    """Return each instance's own figures, without its raw timeline."""
 
-    return {
-        "throughput": result.throughput,
-        "latency_ms": result.latency_ms,
-        "instance_results": [
+    return [
+        {
+            "throughput": instance.throughput,
+            "latency_ms": instance.latency_ms,
+            "batch_size": instance.batch_size,
+            **{key: value for key, value in instance.details.items() if key != "iteration_ends"},
+        }
+        for instance in result.instances
+    ]
+
+
+class RunRecord:
+    """The data of one run as it grows step by step: what the events carry."""
+
+    def __init__(self, request: BenchmarkRequest, steps: int, environment: dict[str, Any]) -> None:
+        self.request = request
+        self.steps = steps
+        self.round_throughputs: dict[int, dict[str, float]] = {}
+        self.verdicts: dict[str, dict[str, Any]] = {}
+        self.failures: list[WorkerError] = []
+        self.data: dict[str, Any] = {"id": request.id, "execution_details": {}, "environment": environment}
+
+    def start_step(self, number: int, planned: PlannedStep) -> dict[str, Any]:
+        """Record that a step begins and return its details, to be filled in."""
+        details = describe_step(self.request, planned)
+        role = planned.model.role
+        self.data["execution_details"].setdefault(f"{role}_benchmark", {})[planned.step.mode] = details
+        self.data["progress"] = f"{number}/{self.steps}"
+
+        return details
+
+    def add_performance(self, planned: PlannedStep, details: dict, result: ModelResult, verdict: dict) -> None:
+        """Record the throughput and statistics of a performance step."""
+        role = planned.model.role
+        details.update(
+            throughput=result.throughput,
+            latency_ms=result.latency_ms,
+            statistics=result.statistics,
+            verdict=verdict,
+            instance_results=describe_instances(result),
+        )
+        self.round_throughputs.setdefault(planned.round, {})[role] = result.throughput
+        throughputs = [r[role] for r in self.round_throughputs.values() if role in r]
+        self.data[f"perf_throughput_{role}"] = statistics.median(throughputs)
+        self.data[f"perf_latency_{role}"] = result.latency_ms
+        self.data.setdefault("statistics", {})[role] = {**result.statistics, "verdict": verdict}
+        self.verdicts[f"{role} round {planned.round}"] = verdict
+        self.update_speedup()
+
+    def update_speedup(self) -> None:
+        """Derive the speed-up from the rounds in which both models ran."""
+        complete = {
+            number: pair
+            for number, pair in sorted(self.round_throughputs.items())
+            if "input_model" in pair and "optimized_model" in pair and pair["input_model"] > 0
+        }
+        if not complete:
+            return
+        ratios = [pair["optimized_model"] / pair["input_model"] for pair in complete.values()]
+        interval = speedup_interval(ratios)
+        self.data["speedup"] = interval["speedup"]
+        self.data["speedup_ci95"] = interval["ci95"]
+        self.data["rounds"] = [
             {
-                "throughput": instance.throughput,
-                "latency_ms": instance.latency_ms,
-                "batch_size": instance.batch_size,
-                **instance.details,
+                "round": number,
+                "perf_throughput_input_model": pair["input_model"],
+                "perf_throughput_optimized_model": pair["optimized_model"],
+                "speedup": ratio,
             }
-            for instance in result.instances
-        ],
-    }
+            for (number, pair), ratio in zip(complete.items(), ratios)
+        ]
+
+    def add_accuracy(self, planned: PlannedStep, details: dict, result: AccuracyResult) -> None:
+        """Record the accuracy of a model and, once both are known, the drop."""
+        details.update(accuracy=result.accuracy, **result.details)
+        self.data[f"acc_{planned.model.role}"] = result.accuracy
+        before, after = self.data.get("acc_input_model"), self.data.get("acc_optimized_model")
+        if before is not None and after is not None:
+            self.data["accuracy_drop"] = before - after
+            self.data["accuracy_drop_relative"] = (before - after) / before if before else None
+
+    def add_failure(self, details: dict, error: WorkerError) -> None:
+        """Record a step that failed."""
+        details.update(error=error.message, log_tail=error.log_tail)
+        self.failures.append(error)
+
+    def verdict(self) -> dict[str, Any]:
+        """Return the verdict of the run so far."""
+        failures = [f"a step failed: {error.message}" for error in self.failures]
+
+        return combine_verdicts(self.verdicts, failures)
 
 
 class BenchmarkService:
@@ -146,27 +241,33 @@ class BenchmarkService:
             finally:
                 self.current = None
 
-    def steps_of(self, job: Job, config_path: Path) -> list[tuple[ModelSpec, Step]]:
-        """Return every (model, mode) step of a job, in order."""
-        request = job.request
+    def plan_steps(self, request: BenchmarkRequest, config_path: Path) -> list[PlannedStep]:
+        """Return the steps of a job: performance round after round, then accuracy."""
 
-        return [
-            (
-                model,
-                Step(
-                    role=model.role,
-                    model_path=model.path,
-                    mode=mode,
-                    framework=FRAMEWORK,
-                    config_path=config_path,
-                    workload_dir=request.workload_dir,
-                    core_sets=request.core_sets,
-                    benchmark_script=self.benchmark_script,
-                ),
+        def plan(model: ModelSpec, mode: str, number: int) -> PlannedStep:
+            everything = (tuple(cpu for cores in request.core_sets for cpu in cores),)
+            step = Step(
+                role=model.role,
+                model_path=model.path,
+                mode=mode,
+                framework=model.framework,
+                config_path=config_path,
+                workload_dir=request.workload_dir,
+                core_sets=request.core_sets if mode == "performance" else everything,
+                benchmark_script=self.benchmark_script,
+                max_duration=request.max_duration,
             )
+            return PlannedStep(model, number, step)
+
+        performance = [
+            plan(model, "performance", number)
+            for number in range(1, request.rounds + 1)
             for model in request.models
-            for mode in model.modes
+            if "performance" in model.modes
         ]
+        accuracy = [plan(model, "accuracy", 1) for model in request.models if "accuracy" in model.modes]
+
+        return performance + accuracy
 
     def run_job(self, job: Job) -> None:
         """Run every step of a job and post its events."""
@@ -175,41 +276,51 @@ class BenchmarkService:
         self.store.start_run(job.run_key)
         self.channel.post("benchmark_start", "success", {"id": request.id, "message": "started"})
         config_path = self.builder.write_config(job.config, request.workload_dir)
+        steps = self.plan_steps(request, config_path)
+        record = RunRecord(request, len(steps), collect_environment())
 
-        steps = self.steps_of(job, config_path)
-        data: dict[str, Any] = {"id": request.id, "execution_details": {}}
-        failures: list[WorkerError] = []
-        for number, (model, step) in enumerate(steps, start=1):
-            details = describe_step(request, model, step)
-            data["execution_details"].setdefault(f"{model.role}_benchmark", {})[step.mode] = details
-            data["progress"] = f"{number}/{len(steps)}"
-            try:
-                result = self.executor.run_model(step)
-            except WorkerError as error:
-                logger.warning("Benchmark [%s] step %d failed: %s", request.id, number, error.message)
-                failures.append(error)
-                details.update(error=error.message, log_tail=error.log_tail)
-                self.channel.post("benchmark_progress", "failure", dict(data, message=error.message))
-                continue
-            details.update(describe_result(result))
-            data[f"perf_throughput_{model.role}"] = result.throughput
-            data[f"perf_latency_{model.role}"] = result.latency_ms
-            self.add_speedup(data)
-            self.store.update_data(job.run_key, data)
-            self.channel.post("benchmark_progress", "success", dict(data))
+        for number, planned in enumerate(steps, start=1):
+            details = record.start_step(number, planned)
+            status = self.run_step(record, planned, details)
+            record.data["verdict"] = record.verdict()
+            self.store.update_data(job.run_key, record.data)
+            self.channel.post("benchmark_progress", status, dict(record.data))
 
-        if failures:
-            data.update(message=failures[0].message, log_tail=failures[0].log_tail)
-            self.finish(job, "failure", data, failures[0].message)
+        if record.failures:
+            first = record.failures[0]
+            record.data.update(message=first.message, log_tail=first.log_tail)
+            self.finish(job, "failure", record.data, first.message)
         else:
-            self.finish(job, "success", data)
+            self.finish(job, "success", record.data)
 
-    def add_speedup(self, data: dict[str, Any]) -> None:
-        """Add the optimized model's throughput over the input model's, once both are known."""
-        reference = data.get("perf_throughput_input_model")
-        optimized = data.get("perf_throughput_optimized_model")
-        if reference and optimized:
-            data["speedup"] = optimized / reference
+    def run_step(self, record: RunRecord, planned: PlannedStep, details: dict) -> str:
+        """Run one step into the record; return the status of its progress event."""
+        step = planned.step
+        try:
+            if step.mode == "accuracy":
+                record.add_accuracy(planned, details, self.executor.run_accuracy(step))
+                return "success"
+            busy = self.check_busy(step)
+            result = self.executor.run_model(step)
+        except WorkerError as error:
+            logger.warning("Benchmark [%s] step failed: %s", record.request.id, error.message)
+            record.add_failure(details, error)
+            return "failure"
+
+        verdict = judge_step(result, record.request.layout_warnings, busy)
+        record.add_performance(planned, details, result, verdict)
+        record.data["environment"].update(runtime_versions(result))
+
+        return "success"
+
+    def check_busy(self, step: Step) -> dict[int, float]:
+        """Return how busy the step's CPUs were with other work just before it."""
+        seconds = self.settings["BUSY_CHECK_SECONDS"]
+        if not seconds:
+            return {}
+        cpus = sorted({cpu for cores in step.core_sets for cpu in cores})
+
+        return measure_busy(cpus, self.runtime.sleep, seconds)
 
     def finish(self, job: Job, status: str, data: dict[str, Any], message: str | None = None) -> None:
         """Store how a job ended and post benchmark_finish."""
@@ -224,3 +335,14 @@ class BenchmarkService:
         if count:
             logger.info("Marked %d unfinished run(s) as interrupted", count)
         self.queue.put(STOP)
+
+
+def runtime_versions(result: ModelResult) -> dict[str, Any]:
+    """Return the versions of the ML runtimes the instances reported."""
+    versions = {}
+    for instance in result.instances:
+        for key in ("tensorflow_version", "runtime_version", "onednn"):
+            if key in instance.details:
+                versions[key] = instance.details[key]
+
+    return versions

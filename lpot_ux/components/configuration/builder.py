@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from lpot_ux.components.benchmark.request import BenchmarkRequest
+from lpot_ux.components.benchmark.request import BenchmarkRequest, ModelSpec
 from lpot_ux.components.model.graph_reader import (
     GraphSignature,
     TensorSpec,
@@ -17,15 +17,35 @@ from lpot_ux.errors import ConfigurationError, LpotUxError
 logger = logging.getLogger(__name__)
 
 CONFIG_NAME = "config.yaml"
-FRAMEWORK = "tensorflow"
 
 
-def feed_shape(spec: TensorSpec, batch_size: int) -> list[int]:
+def given_shape(spec: TensorSpec, given: list[int | None], batch_size: int) -> list[int]:
+    """Return the shape given in input_shapes for one input, without its batch dimension."""
+    if given and given[0] not in (None, -1, batch_size):
+        raise ConfigurationError(
+            f"input_shapes.{spec.name}: its batch dimension {given[0]} differs from "
+            f"batch_size {batch_size}; write -1 to take the batch size."
+        )
+    full = [batch_size if dim in (None, -1) else dim for dim in given]
+    if spec.shape is not None:
+        fixed = [(index, size) for index, size in enumerate(spec.shape) if size is not None]
+        if len(given) != len(spec.shape) or any(full[i] != size for i, size in fixed):
+            shown = ", ".join("?" if size is None else str(size) for size in spec.shape)
+            raise ConfigurationError(
+                f"input_shapes.{spec.name}: {given} does not fit the model's shape [{shown}]."
+            )
+
+    return full[1:]
+
+
+def feed_shape(spec: TensorSpec, batch_size: int, given: list[int | None] | None = None) -> list[int]:
     """Return the shape of one input without its batch dimension."""
+    if given is not None:
+        return given_shape(spec, given, batch_size)
     if spec.shape is None:
         raise ConfigurationError(
-            f"input_model: input '{spec.name}' has an unknown rank, so no synthetic "
-            "data can be made for it."
+            f"input_shapes: input '{spec.name}' has an unknown rank; give its full shape "
+            "in input_shapes."
         )
     if not spec.shape:
         return []
@@ -40,8 +60,9 @@ def feed_shape(spec: TensorSpec, batch_size: int) -> list[int]:
     if unknown:
         shown = ", ".join("?" if size is None else str(size) for size in spec.shape)
         raise ConfigurationError(
-            f"input_model: input '{spec.name}' has shape [{shown}]: dimension "
-            f"{unknown[0]} is unknown, and only the batch dimension can be filled in."
+            f"input_shapes: input '{spec.name}' has shape [{shown}]: dimension "
+            f"{unknown[0]} is unknown; give its full shape, e.g. "
+            f'{{"input_shapes": {{"{spec.name}": [-1, ...]}}}}.'
         )
 
     return list(rest)
@@ -50,8 +71,11 @@ def feed_shape(spec: TensorSpec, batch_size: int) -> list[int]:
 class ConfigurationBuilder:
     """Turn a benchmark request and the model it names into a config.yaml."""
 
-    def read_signature(self, path: Path) -> GraphSignature | None:
-        """Return the inputs and outputs of a model, None when unreadable here."""
+    def read_signature(self, model: ModelSpec) -> GraphSignature | None:
+        """Return the inputs and outputs of a frozen graph, None for other kinds or when unreadable."""
+        if model.model_format != "frozen_graph":
+            return None  # the worker reads other kinds with their own runtime
+        path = model.path
         try:
             return read_graph_signature(path)
         except LpotUxError as error:
@@ -63,22 +87,29 @@ class ConfigurationBuilder:
     def build_config(self, request: BenchmarkRequest) -> dict[str, Any]:
         """Return the configuration of a request as a mapping."""
         model = request.input_model
-        signature = self.read_signature(model.path)
+        signature = self.read_signature(model)
         inputs = signature.inputs if signature else ()
-        shapes = [feed_shape(spec, request.batch_size) for spec in inputs]
-
-        return {
+        shapes = [
+            feed_shape(spec, request.batch_size, request.input_shapes.get(spec.name))
+            for spec in inputs
+        ]
+        config = {
             "version": 1.0,
             "model": {
                 "name": model.path.stem,
-                "framework": FRAMEWORK,
+                "framework": model.framework,
                 "inputs": [spec.name for spec in inputs],
                 "outputs": list(signature.outputs) if signature else [],
+                "input_shapes": request.input_shapes,
+                "signature": model.signature,
             },
             "evaluation": {
                 "performance": {
                     "warmup": request.warmup,
+                    "warmup_duration": request.warmup_duration,
                     "iteration": request.iterations,
+                    "duration": request.duration,
+                    "max_duration": request.max_duration,
                     "configs": {
                         "cores_per_instance": request.cores_per_instance,
                         "num_of_instance": request.instances,
@@ -97,6 +128,14 @@ class ConfigurationBuilder:
                 },
             },
         }
+        if request.dataset is not None:
+            config["evaluation"]["accuracy"] = {
+                "dataset": {"path": str(request.dataset)},
+                "metric": {"topk": request.topk},
+                "batch_size": request.batch_size,
+            }
+
+        return config
 
     def write_config(self, config: dict[str, Any], workload_dir: Path) -> Path:
         """Write a configuration into its workload folder and return its path."""

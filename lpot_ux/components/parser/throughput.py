@@ -6,8 +6,9 @@ Log formats understood, one result per instance log:
     Latency: 12.5 ms                (units: s, sec, ms, us, µs, ns)
     Throughput: 80.1 images/sec     (units: images/sec, samples/s, img/s, fps,
                                      items/sec, images/ms)
+    Accuracy: 0.7512                (accuracy mode; also "Accuracy: 75.12 %")
     lpot_ux result: {...}           (optional JSON line of lpot_ux's worker:
-                                     latency statistics, window, threads)
+                                     when each iteration ended, threads, memory)
 
 Numbers may carry thousands separators ("1,234.5") or exponents ("1.2e3").
 When a log holds more than one value for a line, the last one is the
@@ -18,9 +19,11 @@ one, and a result is never counted twice.
 import json
 import logging
 import re
+import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
+from lpot_ux.components.parser.statistics import describe, iteration_spans, window_figures
 from lpot_ux.errors import ParseError
 
 logger = logging.getLogger(__name__)
@@ -32,6 +35,7 @@ THROUGHPUT = re.compile(
     r"throughput\s*[=:]\s*" + NUMBER + r"\s*((?:images|samples|items|img)\s*/\s*(?:sec|s|ms)|fps)",
     re.IGNORECASE,
 )
+ACCURACY = re.compile(r"accuracy\s*[=:]\s*" + NUMBER + r"\s*(%)?", re.IGNORECASE)
 RESULT_JSON = re.compile(r"^lpot_ux result:\s*(.*?)\s*$", re.MULTILINE)
 
 LATENCY_TO_MS = {"s": 1000.0, "sec": 1000.0, "ms": 1.0, "us": 1e-3, "µs": 1e-3, "ns": 1e-6}
@@ -55,6 +59,15 @@ class ModelResult:
     latency_ms: float
     batch_size: int
     instances: tuple[InstanceResult, ...]
+    statistics: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AccuracyResult:
+    """What one model scored on the dataset."""
+
+    accuracy: float
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 def to_number(text: str) -> float:
@@ -120,14 +133,73 @@ def parse_instance_log(text: str) -> InstanceResult:
     return result
 
 
+def parse_accuracy_log(text: str) -> AccuracyResult:
+    """Return the accuracy a worker printed."""
+    match = last_match(ACCURACY, text, "accuracy")
+    if match is None:
+        raise ParseError("The worker printed no result: no Accuracy line.")
+    value = to_number(match.group(1))
+    accuracy = value / 100 if match.group(2) else value
+    if not 0 <= accuracy <= 1:
+        raise ParseError(f"The worker printed an impossible accuracy: {match.group(0)!r}.")
+
+    return AccuracyResult(accuracy, read_details(text))
+
+
+def has_timeline(result: InstanceResult) -> bool:
+    """Tell whether an instance reported when each of its iterations ended."""
+    details = result.details
+
+    return bool(details.get("iteration_ends")) and "window_start" in details
+
+
 def combine_instances(results: list[InstanceResult]) -> ModelResult:
-    """Sum the throughput and average the latency of one model's instances."""
+    """Combine one model's instances: throughput over their common window, pooled latency."""
     if not results:
         raise ParseError("No instance of the model printed a result.")
+    batch_size = results[0].batch_size
+    if not all(has_timeline(result) for result in results):
+        # Logs of other workers: only their own summaries can be added up.
+        return ModelResult(
+            throughput=sum(result.throughput for result in results),
+            latency_ms=statistics.fmean(result.latency_ms for result in results),
+            batch_size=batch_size,
+            instances=tuple(results),
+        )
+
+    all_spans = [iteration_spans(result.details) for result in results]
+    durations_ms = [(end - start) * 1000 for spans in all_spans for start, end in spans]
+    window = window_figures(all_spans, batch_size)
+    figures = {
+        "throughput": window["throughput"],
+        "throughput_unit": "samples/s",
+        "latency_ms_per_batch": describe(durations_ms),
+        "latency_ms_per_sample": describe([value / batch_size for value in durations_ms]),
+        "window": {"length_s": window["length_s"], "overlap": window["overlap"]},
+        "instance_throughputs": window["throughputs"],
+        "imbalance": window["imbalance"],
+        "iterations": len(durations_ms),
+        **summarize_instances(results),
+    }
 
     return ModelResult(
-        throughput=sum(result.throughput for result in results),
-        latency_ms=sum(result.latency_ms for result in results) / len(results),
-        batch_size=results[0].batch_size,
+        throughput=window["throughput"],
+        latency_ms=figures["latency_ms_per_batch"]["mean"],
+        batch_size=batch_size,
         instances=tuple(results),
+        statistics=figures,
     )
+
+
+def summarize_instances(results: list[InstanceResult]) -> dict[str, Any]:
+    """Return the start-up costs, memory and stop reasons of the instances."""
+    details = [result.details for result in results]
+    rss = [detail.get("peak_rss_bytes") or 0 for detail in details]
+
+    return {
+        "first_inference_ms": max(detail.get("first_inference_ms") or 0 for detail in details),
+        "load_ms": max(detail.get("load_ms") or 0 for detail in details),
+        "peak_rss_bytes": {"per_instance": rss, "total": sum(rss)},
+        "rule_met": all(detail.get("rule_met", True) for detail in details),
+        "stopped_by": [detail.get("stopped_by") for detail in details],
+    }

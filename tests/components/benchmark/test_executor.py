@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lpot_ux.components.benchmark.executor import BenchmarkExecutor, Step, build_command
+from lpot_ux.components.benchmark.executor import BenchmarkExecutor, Step, build_command, rerun_command
 from lpot_ux.components.benchmark.runtime import make_runtime
 from lpot_ux.errors import WorkerError
 
@@ -118,3 +118,49 @@ def test_hanging_workers_are_killed(executor, step, monkeypatch):
         executor.run_model(step)
 
     assert all(instance.process.poll() is not None for instance in seen)
+
+
+def test_throughput_comes_from_the_common_window(executor, step, monkeypatch):
+    monkeypatch.setenv("FAKE_THROUGHPUT", "50")
+
+    result = executor.run_model(step)
+
+    figures = result.statistics
+    assert figures["window"]["overlap"] > 0.95
+    assert result.throughput == pytest.approx(100.0, rel=0.05)
+    assert figures["latency_ms_per_batch"]["p50"] == pytest.approx(20.0)
+    assert figures["iterations"] == 200
+    assert figures["peak_rss_bytes"] == {"per_instance": [1000, 1000], "total": 2000}
+
+
+def test_windows_apart_are_reported(executor, step, monkeypatch):
+    monkeypatch.setenv("FAKE_WORKER", "apart")
+
+    result = executor.run_model(step)
+
+    assert result.statistics["window"]["overlap"] == pytest.approx(0.0, abs=0.02)
+
+
+def test_cap_reached_is_reported(executor, step, monkeypatch):
+    monkeypatch.setenv("FAKE_WORKER", "capped")
+
+    result = executor.run_model(step)
+
+    assert result.statistics["rule_met"] is False
+    assert result.statistics["stopped_by"] == ["cap", "cap"]
+
+
+def test_accuracy_step_runs_one_unsynchronized_instance(executor, step):
+    accuracy_step = Step(**{**step.__dict__, "mode": "accuracy", "core_sets": ((0, 1),)})
+
+    result = executor.run_accuracy(accuracy_step)
+
+    assert result.accuracy == 0.75
+    assert result.details == {"samples": 8}
+    log = (step.workload_dir / "input_model_accuracy_instance_0.log").read_text()
+    assert "lpot_ux: ready" not in log
+
+
+def test_rerun_command_pins_like_the_server(step):
+    assert rerun_command(step).startswith("LPOT_UX_CORES=0 ")
+    assert rerun_command(step).endswith("--framework tensorflow")

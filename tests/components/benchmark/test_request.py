@@ -85,7 +85,21 @@ def test_workspace_path_is_taken(body, settings, tmp_path):
         (lambda b: b["input_model"].update(mode="fast"), "^input_model.mode: unknown mode 'fast'"),
         (lambda b: b["input_model"].update(mods=[]), "^input_model.mods: expected"),
         (lambda b: b["input_model"].update(mode=[1]), "^input_model.mode: expected"),
-        (lambda b: b["input_model"].update(mode="accuracy"), "^input_model.mode: accuracy needs"),
+        (lambda b: b["input_model"].update(mode="accuracy"), "^dataset: accuracy needs a labelled"),
+        (lambda b: b["input_model"].update(framework="torch"), "^input_model.framework: unknown"),
+        (lambda b: b["input_model"].update(framework="onnxrt"), "^input_model.framework: 'model.pb' is a frozen graph model, which runs on tensorflow, not onnxrt"),
+        (lambda b: b["input_model"].update(signature=""), "^input_model.signature: expected"),
+        (lambda b: b.update(batch_size=1 << 21), "^batch_size: must be at most 1048576"),
+        (lambda b: b.update(rounds=0), "^rounds: must be at least 1"),
+        (lambda b: b.update(duration=0), "^duration: must be between"),
+        (lambda b: b.update(duration="5"), "^duration: expected a number of seconds"),
+        (lambda b: b.update(max_duration=float("nan")), "^max_duration: expected a number"),
+        (lambda b: b.update(warmup_duration=-1), "^warmup_duration: must be between"),
+        (lambda b: b.update(input_shapes=[1]), "^input_shapes: expected a map"),
+        (lambda b: b.update(input_shapes={"x": [0, 3]}), r"^input_shapes.x: expected a list of sizes"),
+        (lambda b: b.update(input_shapes={"x": "1,3"}), r"^input_shapes.x: expected"),
+        (lambda b: b.update(dataset={"path": "/no/val.npz"}), "^dataset.path: '/no/val.npz' does not exist"),
+        (lambda b: b.update(dataset="val.npz"), "^dataset: expected"),
         (lambda b: b.update(batch_size=0), "^batch_size: must be at least 1, got 0"),
         (lambda b: b.update(batch_size="8"), "^batch_size: expected an integer, got '8'"),
         (lambda b: b.update(batch_size=True), "^batch_size: expected an integer"),
@@ -108,6 +122,75 @@ def test_bad_fields_are_named(body, settings, change, message):
 
     with pytest.raises(RequestError, match=message):
         parse_benchmark_request(body, settings, [0, 1])
+
+
+def test_accuracy_takes_a_dataset_and_metric(body, settings, model_file):
+    body["optimized_model"]["mode"] = ["performance", "accuracy"]
+    body.update(dataset={"path": str(model_file)}, metric={"topk": 5})
+
+    request = parse_benchmark_request(body, settings, [0])
+
+    assert request.models[1].modes == ("performance", "accuracy")
+    assert (request.dataset, request.topk) == (model_file, 5)
+
+
+@pytest.mark.parametrize("metric", [{"topk": 0}, {"topk": "1"}, "top1"])
+def test_bad_metric_is_named(body, settings, model_file, metric):
+    body.update(dataset={"path": str(model_file)}, metric=metric)
+
+    with pytest.raises(RequestError, match="^metric: expected"):
+        parse_benchmark_request(body, settings, [0])
+
+
+@pytest.mark.parametrize(
+    ("name", "is_dir", "framework", "model_format"),
+    [
+        ("m.pb", False, "tensorflow", "frozen_graph"),
+        ("m.keras", False, "tensorflow", "keras"),
+        ("m.H5", False, "tensorflow", "keras"),
+        ("m.tflite", False, "tflite", "tflite"),
+        ("m.onnx", False, "onnxrt", "onnx"),
+        ("saved", True, "tensorflow", "saved_model"),
+    ],
+)
+def test_framework_is_detected(body, settings, tmp_path, name, is_dir, framework, model_format):
+    path = tmp_path / name
+    if is_dir:
+        path.mkdir()
+        (path / "saved_model.pb").write_bytes(b"")
+    else:
+        path.write_bytes(b"")
+    body["optimized_model"]["path"] = str(path)
+
+    model = parse_benchmark_request(body, settings, [0]).models[1]
+
+    assert (model.framework, model.model_format) == (framework, model_format)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p.mkdir(), "is a folder without saved_model.pb"),
+        (lambda p: p.write_bytes(b""), "cannot tell what kind of model 'thing' is"),
+    ],
+)
+def test_unknown_model_kinds_are_refused(body, settings, tmp_path, make, message):
+    make(tmp_path / "thing")
+    body["input_model"]["path"] = str(tmp_path / "thing")
+
+    with pytest.raises(RequestError, match=f"^input_model.path: .*{message}"):
+        parse_benchmark_request(body, settings, [0])
+
+
+def test_stop_rules(body, settings):
+    body.update(duration=2.5, warmup_duration=1, max_duration=30, rounds=3)
+
+    request = parse_benchmark_request(body, settings, [0])
+
+    assert (request.duration, request.iterations) == (2.5, None)
+    assert (request.warmup_duration, request.max_duration, request.rounds) == (1.0, 30.0, 3)
+    body["iterations"] = 50
+    assert parse_benchmark_request(body, settings, [0]).iterations == 50
 
 
 def test_workspace_path_that_is_a_file(body, settings, model_file):

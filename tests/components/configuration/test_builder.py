@@ -33,9 +33,14 @@ def test_config_describes_model_and_settings(tiny_models, tmp_path):
         "framework": "tensorflow",
         "inputs": ["input"],
         "outputs": ["Identity"],
+        "input_shapes": {},
+        "signature": None,
     }
     performance = config["evaluation"]["performance"]
     assert (performance["warmup"], performance["iteration"]) == (3, 7)
+    assert (performance["duration"], performance["warmup_duration"]) == (None, None)
+    assert performance["max_duration"] == 600
+    assert "accuracy" not in config["evaluation"]
     assert performance["configs"] == {
         "cores_per_instance": 2,
         "num_of_instance": 1,
@@ -88,8 +93,48 @@ def test_unknown_dimension_is_named(odd_graph, tmp_path):
     path = odd_graph(-1, -1, 3)
     request = make_request({"fp32": path, "int8": path}, tmp_path)
 
-    with pytest.raises(ConfigurationError, match=r"input 'x' has shape \[\?, \?, 3\]: dimension 1 is unknown"):
+    with pytest.raises(ConfigurationError, match=r"^input_shapes: input 'x' has shape \[\?, \?, 3\]: dimension 1 is unknown"):
         ConfigurationBuilder().build_config(request)
+
+
+def test_unknown_dimension_is_filled_from_input_shapes(odd_graph, tmp_path):
+    path = odd_graph(-1, -1, 3)
+    request = make_request({"fp32": path, "int8": path}, tmp_path, batch_size=2, input_shapes={"x": [-1, 7, 3]})
+
+    config = ConfigurationBuilder().build_config(request)
+
+    assert config["evaluation"]["performance"]["dataloader"]["dataset"]["dummy_v2"]["input_shape"] == [[7, 3]]
+    assert config["model"]["input_shapes"] == {"x": [-1, 7, 3]}
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ([-1, 7], r"does not fit the model's shape \[\?, \?, 3\]"),
+        ([-1, 7, 4], r"does not fit the model's shape \[\?, \?, 3\]"),
+        ([2, 7, 3], "its batch dimension 2 differs from batch_size 1"),
+    ],
+)
+def test_input_shapes_must_fit_the_model(odd_graph, tmp_path, given, message):
+    path = odd_graph(-1, -1, 3)
+    request = make_request({"fp32": path, "int8": path}, tmp_path, input_shapes={"x": given})
+
+    with pytest.raises(ConfigurationError, match=r"^input_shapes.x: .*" + message):
+        ConfigurationBuilder().build_config(request)
+
+
+def test_accuracy_section(tiny_models, tmp_path):
+    request = make_request(
+        tiny_models, tmp_path, dataset={"path": str(tiny_models["fp32"])}, metric={"topk": 3}
+    )
+
+    config = ConfigurationBuilder().build_config(request)
+
+    assert config["evaluation"]["accuracy"] == {
+        "dataset": {"path": str(tiny_models["fp32"])},
+        "metric": {"topk": 3},
+        "batch_size": 1,
+    }
 
 
 def test_fixed_batch_dimension_must_match(odd_graph, tmp_path):

@@ -1,0 +1,117 @@
+"""Statistics of benchmark results: latency percentiles, the instances' common window, speed-up intervals."""
+
+import math
+import statistics
+from statistics import NormalDist
+from typing import Any
+
+PERCENTILES = (50, 90, 95, 99)
+# Two-sided 95% quantiles of Student's t for 1 to 30 degrees of freedom.
+T_975 = (
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+)  # fmt: skip
+
+
+def describe(values: list[float]) -> dict[str, float]:
+    """Return mean, min, max, std and percentiles of some values."""
+    if not values:
+        return {}
+    summary = {
+        "mean": statistics.fmean(values),
+        "min": min(values),
+        "max": max(values),
+        "std": statistics.pstdev(values),
+    }
+    cuts = statistics.quantiles(values, n=100, method="inclusive") if len(values) > 1 else None
+    for percentile in PERCENTILES:
+        summary[f"p{percentile}"] = cuts[percentile - 1] if cuts else values[0]
+
+    return summary
+
+
+def iteration_spans(details: dict[str, Any]) -> list[tuple[float, float]]:
+    """Return (start, end) of every measured iteration of an instance, in monotonic seconds."""
+    origin = details["window_start"]
+    spans = []
+    previous = 0.0
+    for end in details["iteration_ends"]:
+        spans.append((origin + previous, origin + end))
+        previous = end
+
+    return spans
+
+
+def common_window(all_spans: list[list[tuple[float, float]]]) -> tuple[float, float]:
+    """Return the span of time in which every instance was measuring."""
+
+    return max(spans[0][0] for spans in all_spans), min(spans[-1][1] for spans in all_spans)
+
+
+def samples_in_window(
+    spans: list[tuple[float, float]], window: tuple[float, float], batch_size: int
+) -> float:
+    """Return the samples an instance completed inside the window.
+
+    An iteration cut by an edge of the window counts for the part inside it, so
+    that neither edge biases the rate.
+    """
+    start, end = window
+    samples = 0.0
+    for first, last in spans:
+        inside = min(last, end) - max(first, start)
+        if inside > 0 and last > first:
+            samples += batch_size * inside / (last - first)
+
+    return samples
+
+
+def window_figures(all_spans: list[list[tuple[float, float]]], batch_size: int) -> dict[str, Any]:
+    """Return the common window, each instance's rate inside it, the overlap and the imbalance."""
+    start, end = common_window(all_spans)
+    length = end - start
+    union = max(spans[-1][1] for spans in all_spans) - min(spans[0][0] for spans in all_spans)
+    if length <= 0:
+        return {"length_s": 0.0, "overlap": 0.0, "throughputs": [], "throughput": 0.0, "imbalance": None}
+
+    rates = [samples_in_window(spans, (start, end), batch_size) / length for spans in all_spans]
+    mean_rate = statistics.fmean(rates)
+
+    return {
+        "length_s": length,
+        "overlap": length / union if union > 0 else 1.0,
+        "throughputs": rates,
+        "throughput": sum(rates),
+        # How far the slowest and fastest instance are apart, relative to the mean.
+        "imbalance": (max(rates) - min(rates)) / mean_rate if mean_rate > 0 else None,
+    }
+
+
+def t_quantile(degrees_of_freedom: int) -> float:
+    """Return the two-sided 95% quantile of Student's t."""
+    if degrees_of_freedom <= len(T_975):
+        return T_975[degrees_of_freedom - 1]
+    # Past the table, the Cornish-Fisher expansion around the normal quantile
+    # is within 0.001 of the exact value.
+    z = NormalDist().inv_cdf(0.975)
+    n = degrees_of_freedom
+
+    return z + (z**3 + z) / (4 * n) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * n**2)
+
+
+def speedup_interval(ratios: list[float]) -> dict[str, Any]:
+    """Return the geometric mean speed-up of the rounds and its 95% confidence interval."""
+    logs = [math.log(ratio) for ratio in ratios if ratio > 0]
+    if not logs:
+        return {"speedup": None, "ci95": None, "rounds": 0}
+    center = statistics.fmean(logs)
+    if len(logs) < 2:
+        return {"speedup": math.exp(center), "ci95": None, "rounds": len(logs)}
+    margin = t_quantile(len(logs) - 1) * statistics.stdev(logs) / math.sqrt(len(logs))
+
+    return {
+        "speedup": math.exp(center),
+        "ci95": [math.exp(center - margin), math.exp(center + margin)],
+        "rounds": len(logs),
+    }
