@@ -214,6 +214,7 @@ def report_performance(
     latency = measure.latency_stats(durations)
     throughput = len(durations) * batch_size / (window.end - window.start)
     first = durations[0] if warmup.first is None else warmup.first
+    iteration_ends, iterations_per_end = window.relative_ends()
     result = {
         "batch_size": batch_size,
         "iterations": len(durations),
@@ -229,9 +230,10 @@ def report_performance(
         "first_inference_ms": round(float(first) * 1000, 6),
         "peak_rss_bytes": peak_rss(),
         **details,
+        "iterations_per_end": iterations_per_end,
         # Last, as the longest: the parent finds the instances' common window
         # from them.
-        "iteration_ends": window.relative_ends(),
+        "iteration_ends": iteration_ends,
     }
     print(f"Batch size = {batch_size}", flush=True)
     print(f"Latency: {latency['mean']:.3f} ms", flush=True)

@@ -31,27 +31,54 @@ def describe(values: list[float]) -> dict[str, float]:
     return summary
 
 
-def iteration_spans(details: dict[str, Any]) -> list[tuple[float, float]]:
-    """Return (start, end) of every measured iteration of an instance, in monotonic seconds."""
+def pool_summaries(summaries: list[tuple[dict[str, float], int]]) -> dict[str, float]:
+    """Return statistics of several groups pooled from their own summaries and sizes."""
+    total = sum(count for _, count in summaries)
+    if not total or not all(summary for summary, _ in summaries):
+        return {}
+    mean = sum(summary["mean"] * count for summary, count in summaries) / total
+    # Pooled variance: each group's own spread plus how far its mean lies off.
+    variance = sum(
+        count * (summary["std"] ** 2 + (summary["mean"] - mean) ** 2) for summary, count in summaries
+    ) / total
+    pooled = {
+        "mean": mean,
+        "min": min(summary["min"] for summary, _ in summaries),
+        "max": max(summary["max"] for summary, _ in summaries),
+        "std": math.sqrt(variance),
+    }
+    for percentile in PERCENTILES:
+        key = f"p{percentile}"
+        pooled[key] = sum(summary[key] * count for summary, count in summaries) / total
+
+    return pooled
+
+
+Span = tuple[float, float, int]  # start and end in monotonic seconds, iterations
+
+
+def iteration_spans(details: dict[str, Any]) -> list[Span]:
+    """Return the measured spans of an instance: one iteration each, or k on long runs."""
     origin = details["window_start"]
+    ends = details["iteration_ends"]
+    per_end = details.get("iterations_per_end") or 1
+    last = details.get("iterations", per_end * len(ends)) - per_end * (len(ends) - 1)
     spans = []
     previous = 0.0
-    for end in details["iteration_ends"]:
-        spans.append((origin + previous, origin + end))
+    for number, end in enumerate(ends):
+        spans.append((origin + previous, origin + end, last if number == len(ends) - 1 else per_end))
         previous = end
 
     return spans
 
 
-def common_window(all_spans: list[list[tuple[float, float]]]) -> tuple[float, float]:
+def common_window(all_spans: list[list[Span]]) -> tuple[float, float]:
     """Return the span of time in which every instance was measuring."""
 
     return max(spans[0][0] for spans in all_spans), min(spans[-1][1] for spans in all_spans)
 
 
-def samples_in_window(
-    spans: list[tuple[float, float]], window: tuple[float, float], batch_size: int
-) -> float:
+def samples_in_window(spans: list[Span], window: tuple[float, float], batch_size: int) -> float:
     """Return the samples an instance completed inside the window.
 
     An iteration cut by an edge of the window counts for the part inside it, so
@@ -59,15 +86,15 @@ def samples_in_window(
     """
     start, end = window
     samples = 0.0
-    for first, last in spans:
+    for first, last, iterations in spans:
         inside = min(last, end) - max(first, start)
         if inside > 0 and last > first:
-            samples += batch_size * inside / (last - first)
+            samples += iterations * batch_size * inside / (last - first)
 
     return samples
 
 
-def window_figures(all_spans: list[list[tuple[float, float]]], batch_size: int) -> dict[str, Any]:
+def window_figures(all_spans: list[list[Span]], batch_size: int) -> dict[str, Any]:
     """Return the common window, each instance's rate inside it, the overlap and the imbalance."""
     start, end = common_window(all_spans)
     length = end - start

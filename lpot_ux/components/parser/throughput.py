@@ -23,7 +23,13 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
-from lpot_ux.components.parser.statistics import describe, iteration_spans, window_figures
+from lpot_ux.components.parser.statistics import (
+    Span,
+    describe,
+    iteration_spans,
+    pool_summaries,
+    window_figures,
+)
 from lpot_ux.errors import ParseError
 
 logger = logging.getLogger(__name__)
@@ -168,17 +174,15 @@ def combine_instances(results: list[InstanceResult]) -> ModelResult:
         )
 
     all_spans = [iteration_spans(result.details) for result in results]
-    durations_ms = [(end - start) * 1000 for spans in all_spans for start, end in spans]
     window = window_figures(all_spans, batch_size)
     figures = {
         "throughput": window["throughput"],
         "throughput_unit": "samples/s",
-        "latency_ms_per_batch": describe(durations_ms),
-        "latency_ms_per_sample": describe([value / batch_size for value in durations_ms]),
+        **pooled_latency(results, all_spans),
         "window": {"length_s": window["length_s"], "overlap": window["overlap"]},
         "instance_throughputs": window["throughputs"],
         "imbalance": window["imbalance"],
-        "iterations": len(durations_ms),
+        "iterations": sum(count for spans in all_spans for _, _, count in spans),
         **summarize_instances(results),
     }
 
@@ -189,6 +193,32 @@ def combine_instances(results: list[InstanceResult]) -> ModelResult:
         instances=tuple(results),
         statistics=figures,
     )
+
+
+def pooled_latency(results: list[InstanceResult], all_spans: list[list[Span]]) -> dict[str, Any]:
+    """Return latency statistics over every iteration of every instance.
+
+    From the full timelines they are exact. A long run prints only every k-th
+    iteration's end, and then the instances' own statistics are pooled, the
+    percentiles as their iteration-weighted mean: close, but not exact.
+    """
+    batch_size = results[0].batch_size
+    if all(count == 1 for spans in all_spans for _, _, count in spans):
+        per_batch = [(end - start) * 1000 for spans in all_spans for start, end, _ in spans]
+        return {
+            "latency_ms_per_batch": describe(per_batch),
+            "latency_ms_per_sample": describe([value / batch_size for value in per_batch]),
+            "latency_exact": True,
+        }
+
+    weighted = [(result.details.get("latency_ms", {}), result.details.get("iterations", 1)) for result in results]
+    per_batch = pool_summaries(weighted)
+
+    return {
+        "latency_ms_per_batch": per_batch,
+        "latency_ms_per_sample": {key: value / batch_size for key, value in per_batch.items()},
+        "latency_exact": False,
+    }
 
 
 def summarize_instances(results: list[InstanceResult]) -> dict[str, Any]:

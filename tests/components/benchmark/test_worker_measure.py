@@ -187,7 +187,7 @@ def test_window_times():
     window = measure.Window(10.0, array("d", [10.5, 11.0, 12.25]), True, "rule")
 
     assert window.durations().tolist() == [0.5, 0.5, 1.25]
-    assert window.relative_ends() == [0.5, 1.0, 2.25]
+    assert window.relative_ends() == ([0.5, 1.0, 2.25], 1)
     assert window.end == 12.25
 
 
@@ -236,11 +236,14 @@ class Worker:
             self.seen.append(line)
 
     def send(self, line: str) -> float:
-        """Write a line to the worker and return when it was sent."""
+        """Write a line to the worker and return the time just before it was sent."""
+        # Taken before writing: the worker may act on the line before this
+        # process runs again.
+        sent = time.monotonic()
         self.process.stdin.write(line + "\n")
         self.process.stdin.flush()
 
-        return time.monotonic()
+        return sent
 
     def finish(self) -> str:
         """Wait for the worker's end and return the rest of its output."""
@@ -376,3 +379,10 @@ def test_worker_killed_mid_run_leaves_no_result(zoo, tmp_path):
     assert "lpot_ux: ready" in text
     for line in ("Batch size", "Latency:", "Throughput:", "lpot_ux result:"):
         assert line not in text
+
+
+def test_long_timelines_are_thinned(monkeypatch):
+    monkeypatch.setattr(measure, "MAX_TIMELINE", 4)
+    window = measure.Window(start=10.0, ends=[10.0 + n for n in range(1, 11)], rule_met=True, stopped_by="rule")
+
+    assert window.relative_ends() == ([3.0, 6.0, 9.0, 10.0], 3)

@@ -7,6 +7,7 @@ import pytest
 from lpot_ux.components.parser.statistics import (
     describe,
     iteration_spans,
+    pool_summaries,
     samples_in_window,
     speedup_interval,
     t_quantile,
@@ -33,17 +34,23 @@ def test_describe_one_value_and_none():
 def test_spans_follow_the_iteration_ends():
     spans = iteration_spans({"window_start": 10.0, "iteration_ends": [0.5, 1.5, 3.0]})
 
-    assert spans == [(10.0, 10.5), (10.5, 11.5), (11.5, 13.0)]
+    assert spans == [(10.0, 10.5, 1), (10.5, 11.5, 1), (11.5, 13.0, 1)]
+
+
+def test_spans_of_a_thinned_timeline_carry_their_iterations():
+    details = {"window_start": 0.0, "iteration_ends": [1.0, 2.0, 2.5], "iterations_per_end": 4, "iterations": 10}
+
+    assert iteration_spans(details) == [(0.0, 1.0, 4), (1.0, 2.0, 4), (2.0, 2.5, 2)]
 
 
 def test_iterations_cut_by_the_window_count_in_part():
-    spans = [(0.0, 1.0), (1.0, 2.0), (2.0, 3.0)]
+    spans = [(0.0, 1.0, 1), (1.0, 2.0, 1), (2.0, 3.0, 1)]
 
     assert samples_in_window(spans, (0.5, 2.5), batch_size=4) == pytest.approx(8.0)
 
 
 def test_identical_instances_overlap_fully():
-    spans = [(i * 0.1, (i + 1) * 0.1) for i in range(10)]
+    spans = [(i * 0.1, (i + 1) * 0.1, 1) for i in range(10)]
 
     figures = window_figures([spans, spans], batch_size=1)
 
@@ -53,8 +60,8 @@ def test_identical_instances_overlap_fully():
 
 
 def test_shifted_instances_count_only_the_shared_time():
-    first = [(i * 0.1, (i + 1) * 0.1) for i in range(10)]  # 0 .. 1 s, 10/s
-    second = [(0.5 + i * 0.05, 0.5 + (i + 1) * 0.05) for i in range(20)]  # 0.5 .. 1.5 s, 20/s
+    first = [(i * 0.1, (i + 1) * 0.1, 1) for i in range(10)]  # 0 .. 1 s, 10/s
+    second = [(0.5 + i * 0.1, 0.5 + (i + 1) * 0.1, 2) for i in range(10)]  # 0.5 .. 1.5 s, 20/s
 
     figures = window_figures([first, second], batch_size=2)
 
@@ -66,7 +73,7 @@ def test_shifted_instances_count_only_the_shared_time():
 
 
 def test_windows_that_never_meet():
-    figures = window_figures([[(0.0, 1.0)], [(2.0, 3.0)]], batch_size=1)
+    figures = window_figures([[(0.0, 1.0, 1)], [(2.0, 3.0, 1)]], batch_size=1)
 
     assert figures["overlap"] == 0.0
     assert figures["throughput"] == 0.0
@@ -92,3 +99,16 @@ def test_speedup_interval_widens_with_spread():
     assert math.isclose(interval["speedup"], (1.8 * 2.0 * 2.2 * 2.0) ** 0.25)
     assert speedup_interval([2.0])["ci95"] is None
     assert speedup_interval([])["speedup"] is None
+
+
+def test_pooled_summaries():
+    first = describe([1.0, 3.0])
+    second = describe([5.0, 7.0])
+
+    pooled = pool_summaries([(first, 2), (second, 2)])
+
+    exact = describe([1.0, 3.0, 5.0, 7.0])
+    assert pooled["mean"] == exact["mean"]
+    assert pooled["std"] == pytest.approx(exact["std"])
+    assert (pooled["min"], pooled["max"]) == (1.0, 7.0)
+    assert pooled["p50"] == pytest.approx(4.0)

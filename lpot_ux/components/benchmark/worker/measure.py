@@ -37,6 +37,10 @@ class StopRule:
     max_duration: float
 
 
+# Iteration end times printed at most: about 1.2 MB of JSON.
+MAX_TIMELINE = 100_000
+
+
 @dataclass
 class Warmup:
     """What the warm-up did."""
@@ -65,9 +69,19 @@ class Window:
         """Return the time of each iteration, in seconds."""
         return np.diff(np.asarray(self.ends), prepend=self.start)
 
-    def relative_ends(self) -> list[float]:
-        """Return the iteration ends in seconds from the start, to the microsecond."""
-        return np.round(np.asarray(self.ends) - self.start, 6).tolist()
+    def relative_ends(self) -> tuple[list[float], int]:
+        """Return iteration ends in seconds from the start, and iterations per end.
+
+        Past MAX_TIMELINE iterations only every k-th end is kept (and the last),
+        so that a long run of a fast model still prints a line of a few MB.
+        """
+        ends = np.asarray(self.ends) - self.start
+        per_end = max(1, -(-len(ends) // MAX_TIMELINE))
+        kept = ends[per_end - 1 :: per_end]
+        if len(ends) % per_end:
+            kept = np.append(kept, ends[-1])
+
+        return np.round(kept, 6).tolist(), per_end
 
 
 class StopListener:
