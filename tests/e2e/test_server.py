@@ -8,13 +8,12 @@ import time
 from pathlib import Path
 
 import pytest
-import requests
-import socketio
 import yaml
+
+from fixtures.live import EventRecorder, get, post, tiny_body
 
 pytestmark = pytest.mark.e2e
 
-SUBJECTS = ("benchmark_start", "benchmark_progress", "benchmark_finish")
 SEED_FIELDS = (
     "instances",
     "cores_per_instance",
@@ -27,68 +26,6 @@ SEED_FIELDS = (
     "benchmark_script",
     "command",
 )
-RUN_TIMEOUT = 180
-
-
-class EventRecorder:
-    """A python-socketio client that keeps every benchmark event it receives."""
-
-    def __init__(self, server) -> None:
-        self.events: list[tuple[str, dict]] = []
-        self.finished = threading.Event()
-        self.client = socketio.Client()
-        for subject in SUBJECTS:
-            self.client.on(subject, self.keeper(subject))
-        self.client.connect(server.url, auth={"token": server.token}, wait_timeout=10)
-
-    def keeper(self, subject: str):
-        def keep(message: dict) -> None:
-            self.events.append((subject, message))
-            if subject == "benchmark_finish":
-                self.finished.set()
-
-        return keep
-
-    def of(self, workload_id: str) -> list[tuple[str, dict]]:
-        return [(s, m) for s, m in self.events if m["data"].get("id") == workload_id]
-
-    def wait_finish(self, workload_id: str, timeout: float = RUN_TIMEOUT) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            finishes = [m for s, m in self.of(workload_id) if s == "benchmark_finish"]
-            if finishes:
-                return finishes[-1]
-            time.sleep(0.05)
-        raise AssertionError(f"no benchmark_finish for {workload_id}: {self.events}")
-
-    def close(self) -> None:
-        self.client.disconnect()
-
-
-def post(server, body: dict) -> requests.Response:
-    return requests.post(
-        f"{server.url}/api/benchmark",
-        json=body,
-        headers={"Authorization": f"Bearer {server.token}"},
-        timeout=10,
-    )
-
-
-def get(server, path: str) -> requests.Response:
-    return requests.get(f"{server.url}{path}", params={"token": server.token}, timeout=10)
-
-
-def tiny_body(workload_id: str, models: dict, **settings) -> dict:
-    return {
-        "id": workload_id,
-        "input_model": {"precision": "fp32", "path": str(models["fp32"])},
-        "optimized_model": {"precision": "int8", "path": str(models["int8"]), "mods": ["benchmark"]},
-        "warmup": 2,
-        "iterations": 20,
-        **settings,
-    }
-
-
 @pytest.fixture
 def recorder(live_server):
     recorder = EventRecorder(live_server)

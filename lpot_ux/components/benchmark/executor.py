@@ -99,6 +99,19 @@ def build_command(step: Step) -> list[str]:
     ]
 
 
+def describe_exit(code: int | None) -> str:
+    """Return how a process ended, in words."""
+    if code is None:
+        return "is still running"
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+
+    return f"exited with code {code}"
+
+
 def read_log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     """Return the last lines of a log, empty when there is none."""
     try:
@@ -203,8 +216,9 @@ class BenchmarkExecutor:
         deadline = time.monotonic() + self.ready_timeout
         while not all(instance.ready for instance in instances):
             for instance in instances:
-                if not instance.ready and instance.process.poll() is not None:
-                    self.fail(step, instance, "stopped before it was ready to measure")
+                code = instance.process.poll()
+                if not instance.ready and code is not None:
+                    self.fail(step, instance, f"{describe_exit(code)} before it was ready to measure")
             if time.monotonic() > deadline:
                 laggard = next(instance for instance in instances if not instance.ready)
                 self.fail(
@@ -254,7 +268,7 @@ class BenchmarkExecutor:
         for instance in instances:
             instance.exit_code = instance.process.returncode
             if instance.exit_code != 0:
-                self.fail(step, instance, f"exited with code {instance.exit_code}")
+                self.fail(step, instance, describe_exit(instance.exit_code))
 
     def collect_results(self, step: Step, instances: list[Instance]) -> ModelResult:
         """Parse every instance's log; an instance without a result fails the step."""

@@ -153,7 +153,8 @@ class RunRecord:
 
     def add_accuracy(self, planned: PlannedStep, details: dict, result: AccuracyResult) -> None:
         """Record the accuracy of a model and, once both are known, the drop."""
-        details.update(accuracy=result.accuracy, **result.details)
+        details.update(result.details)
+        details["accuracy"] = result.accuracy
         self.data[f"acc_{planned.model.role}"] = result.accuracy
         before, after = self.data.get("acc_input_model"), self.data.get("acc_optimized_model")
         if before is not None and after is not None:
@@ -235,9 +236,10 @@ class BenchmarkService:
             self.current = job
             try:
                 self.run_job(job)
-            except Exception:  # the queue must outlive any one run
+            except Exception as error:  # the queue must outlive any one run
                 logger.exception("Benchmark [%s] crashed", job.request.id)
-                self.finish(job, "failure", {"id": job.request.id}, "lpot_ux failed; see its log.")
+                message = f"lpot_ux failed unexpectedly ({error!r}); its log has the details."
+                self.finish(job, "failure", {"id": job.request.id, "message": message}, message)
             finally:
                 self.current = None
 

@@ -79,7 +79,7 @@ def test_instances_start_measuring_together(executor, step):
 @pytest.mark.parametrize(
     ("behaviour", "reason"),
     [
-        ("crash", "instance 0 stopped before it was ready to measure: error: cannot load model"),
+        ("crash", "instance 0 exited with code 3 before it was ready to measure: error: cannot load model"),
         ("fail-after-ready", "instance 0 exited with code 4: error: out of memory"),
         ("no-result", "instance 0 The worker printed no result"),
         ("hang", "did not load its model and warm up within 2 s"),
