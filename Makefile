@@ -3,12 +3,13 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 WORKSPACE ?= $(HOME)/.lpot_ux/workspace
+PORT ?=
 DEMO ?= mobilenet_v2
 
 .PHONY: run test install install-dev demo-models browser benchmarks clean
 
 run: install demo-models  ## Install, make the demo models, start the server.
-	$(BIN)/lpot_ux --workspace "$(WORKSPACE)" -v
+	$(BIN)/lpot_ux --workspace "$(WORKSPACE)" $(if $(PORT),--port $(PORT)) -v
 
 test: install-dev browser  ## Install everything and run the whole test suite.
 	$(BIN)/python -m pytest
@@ -37,6 +38,7 @@ browser:
 
 benchmarks: install demo-models
 	$(BIN)/python benchmarks/measure_overhead.py --workspace "$(WORKSPACE)"
+	$(BIN)/python benchmarks/measure_trust.py --workspace "$(WORKSPACE)"
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -5,6 +5,7 @@ import errno
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import sys
@@ -28,10 +29,24 @@ class CLIError(LpotUxError):
     """The launcher cannot do what it was asked."""
 
 
+def port_number(text: str) -> int:
+    """Return a TCP port number given on the command line."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0 to 65535; 0 picks a free one)")
+
+    return port
+
+
 def add_server_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the flags of the server to a parser."""
     parser.add_argument("--address", default=SETTINGS["ADDRESS"].default, help=SETTINGS["ADDRESS"].help)
-    parser.add_argument("--port", type=int, default=None, help="Port to listen on (default 5000, or the next free one).")
+    parser.add_argument(
+        "--port", type=port_number, default=None, help="Port to listen on (default 5000, or the next free one)."
+    )
     parser.add_argument(
         "--workspace",
         default=os.environ.get("LPOT_UX_WORKSPACE", SETTINGS["WORKSPACE"].default),
@@ -70,11 +85,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class RedactTokens(logging.Filter):
+    """Hide tokens in request lines, so that a shared log does not give access away."""
+
+    TOKEN_IN_QUERY = re.compile(r"(token=)[^&\s\"]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Replace every token=... in the message."""
+        record.msg = self.TOKEN_IN_QUERY.sub(r"\1***", str(record.msg))
+
+        return True
+
+
 def configure_logging(verbosity: int) -> None:
     """Send lpot_ux's log to stderr at the level asked for."""
     level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactTokens())
     logger.addHandler(handler)
     logger.setLevel(level)
 
@@ -117,7 +145,9 @@ def bind_port(address: str, port: int | None) -> socket.socket:
     )
     for candidate in candidates:
         try:
-            return eventlet.listen((address, candidate))
+            # Without SO_REUSEPORT: another server on the port must be an error,
+            # not a silent partner that answers half of the requests.
+            return eventlet.listen((address, candidate), reuse_port=False)
         except OSError as error:
             if port is not None or error.errno != errno.EADDRINUSE:
                 raise CLIError(f"cannot listen on {address}:{candidate}: {error.strerror}.") from error
@@ -141,8 +171,17 @@ def open_browser_when_ready(url: str, probe_url: str) -> None:
     threading.Thread(target=wait_and_open, daemon=True).start()
 
 
+def warm_up_system_info() -> None:
+    """Read the processor's description in a thread now, so no request waits for it."""
+    from lpot_ux.components.system.info import read_processor
+
+    # A real thread (eventlet does not patch this one): py-cpuinfo blocks for
+    # a second or two.
+    threading.Thread(target=read_processor, daemon=True).start()
+
+
 def install_signal_handlers(app: Any) -> None:
-    """Stop running workers and record their run as interrupted on SIGINT/SIGTERM."""
+    """Stop running workers and record their run as interrupted on SIGINT, SIGTERM or SIGHUP."""
 
     def stop(signum: int, frame: Any) -> None:
         logger.info("Received %s, stopping", signal.Signals(signum).name)
@@ -153,8 +192,8 @@ def install_signal_handlers(app: Any) -> None:
         # whichever green thread was running, not in the server loop.
         os._exit(0)
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop)
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -177,6 +216,7 @@ def serve(args: argparse.Namespace) -> int:
     base_url = f"http://{host}:{port}"
     url = f"{base_url}/?token={app.config['TOKEN']}"
     install_signal_handlers(app)
+    warm_up_system_info()
     print(f"lpot_ux is serving at {url}", flush=True)
     curl = demo_curl_line(base_url, app.config["TOKEN"], app.config["WORKSPACE"])
     if curl:
@@ -193,7 +233,10 @@ def make_demo_models(args: argparse.Namespace) -> int:
     from lpot_ux.components.demo.models import build_demo_models
 
     output = Path(args.output or Path(args.workspace).expanduser() / "models")
-    models = build_demo_models(output, kind=args.kind)
+    try:
+        models = build_demo_models(output, kind=args.kind)
+    except OSError as error:
+        raise CLIError(f"cannot write the demo models into '{output}': {error.strerror or error}.") from error
     for precision, path in models.items():
         print(f"{precision}: {path}")
 

@@ -33,6 +33,11 @@ SETTINGS: dict[str, Setting] = {
     "MAX_DURATION": Setting(
         600, "Seconds a model's measured part may last before it is cut short."
     ),
+    # Three seconds hold several hundred iterations of a mid-sized model, long
+    # enough for clock frequency and caches to settle.
+    "DURATION": Setting(
+        3.0, "Seconds measured at least when a request sets neither iterations nor duration."
+    ),
     "PREFERRED_CORES_PER_INSTANCE": Setting(
         4, "Cores per instance when the machine has that many usable cores."
     ),

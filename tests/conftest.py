@@ -45,6 +45,7 @@ def app(workspace: Path):
     app.testing = True
     yield app
     app.extensions["lpot_ux"].shutdown()
+    app.extensions["lpot_ux_lock"].release()
 
 
 @pytest.fixture

@@ -92,14 +92,50 @@ def test_curl_line_needs_the_demo_models(tmp_path):
     assert str(tmp_path / "models" / "mobilenet_v2_int8.pb") in line
 
 
-def test_server_never_imports_tensorflow(live_server, tiny_models):
+def test_server_never_imports_tensorflow(live_server, tiny_models, tmp_path):
     maps = Path(f"/proc/{live_server.process.pid}/maps").read_text()
 
     assert "tensorflow" not in maps
     modules = subprocess.run(
         [sys.executable, "-c", "import sys, lpot_ux.cli, lpot_ux.web; "
          "lpot_ux.web.create_app({'WORKSPACE': sys.argv[1]}); "
-         "print(sorted(m for m in sys.modules if 'tensorflow' in m))", str(live_server.workspace)],
+         "print(sorted(m for m in sys.modules if 'tensorflow' in m))", str(tmp_path)],
         capture_output=True, text=True, check=True,
     ).stdout
     assert modules.strip() == "[]"
+
+
+def test_second_server_on_the_same_port_is_refused(live_server, tmp_path):
+    port = live_server.url.rsplit(":", 1)[1]
+
+    server = start(["--port", port, "--workspace", str(tmp_path)])
+    _, stderr = server.communicate(timeout=30)
+
+    assert server.returncode == 1
+    assert f"error: cannot listen on 127.0.0.1:{port}: Address already in use" in stderr
+
+
+def test_second_server_on_the_same_workspace_is_refused(live_server):
+    server = start(["--port", "0", "--workspace", str(live_server.workspace)])
+    _, stderr = server.communicate(timeout=30)
+
+    assert server.returncode == 1
+    assert f"error: another lpot_ux server (pid {live_server.process.pid}) uses the workspace" in stderr
+
+
+@pytest.mark.parametrize("port", ["80000", "-1", "http"])
+def test_port_must_be_a_port(port):
+    server = start(["--port", port])
+    _, stderr = server.communicate(timeout=30)
+
+    assert server.returncode == 2
+    assert "is not a port number" in stderr
+
+
+def test_sighup_stops_cleanly(tmp_path):
+    server = start(["--port", "0", "--workspace", str(tmp_path)])
+    assert URL_LINE.search(server.stdout.readline())
+
+    server.send_signal(signal.SIGHUP)
+
+    assert server.wait(timeout=20) == 0

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from lpot_ux.components.benchmark.runtime import make_runtime
 from lpot_ux.components.benchmark.service import BenchmarkService
 from lpot_ux.components.channel import MessageChannel
+from lpot_ux.components.store.lock import WorkspaceLock
 from lpot_ux.components.store.store import RunStore
 from lpot_ux.components.system.info import usable_cores
 from lpot_ux.errors import LpotUxError
@@ -71,6 +72,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         cors_allowed_origins=list(settings["ALLOWED_ORIGINS"]) or None,
     )
 
+    lock = WorkspaceLock(settings["WORKSPACE"]).acquire()
     store = RunStore(settings["WORKSPACE"])
     interrupted = store.interrupt_active_runs()
     if interrupted:
@@ -80,6 +82,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     runtime = make_runtime(settings["ASYNC_MODE"], socketio.start_background_task, socketio.sleep)
     service = BenchmarkService(settings, store, channel, runtime, usable_cores())
     app.extensions["lpot_ux"] = service
+    app.extensions["lpot_ux_lock"] = lock
     service.start()
 
     security.init_app(app)

@@ -78,6 +78,14 @@ def get_benchmark(workload_id: str):
     return jsonify(result)
 
 
+@blueprint.delete("/benchmark/<workload_id>")
+def cancel_benchmark(workload_id: str):
+    """Cancel a queued or running run; it ends as interrupted."""
+    service().cancel(workload_id)
+
+    return jsonify(id=workload_id, message="cancelled")
+
+
 @blueprint.get("/system_info")
 def system_info():
     """Describe the machine and the benchmark settings it defaults to."""
@@ -90,6 +98,8 @@ def system_info():
         "batch_size": config["BATCH_SIZE"],
         "warmup": config["WARMUP"],
         "iterations": config["ITERATIONS"],
+        "duration": config["DURATION"],
+        "max_duration": config["MAX_DURATION"],
     }
 
     return jsonify(collect_system_info(defaults))

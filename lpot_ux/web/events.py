@@ -4,7 +4,7 @@ import logging
 from typing import Any
 
 from flask import current_app, request
-from flask_socketio import SocketIO
+from flask_socketio import ConnectionRefusedError, SocketIO
 
 from lpot_ux.web.security import read_token, token_matches
 
@@ -21,6 +21,8 @@ def register(socketio: SocketIO) -> None:
         candidate = token if isinstance(token, str) else read_token(None, request.args.get("token"))
         if not token_matches(candidate, current_app.config["TOKEN"]):
             logger.warning("Refused a Socket.IO connection without a valid token")
-            return False
+            raise ConnectionRefusedError(
+                "A valid token is required: connect with auth={'token': TOKEN}."
+            )
 
         return True

@@ -157,3 +157,22 @@ def test_results_survive_a_restart_and_running_runs_are_interrupted(
     assert kept["status"] == "success" and kept["perf_throughput_input_model"] > 0
     assert get(again, "/api/benchmark/cut").json()["status"] == "interrupted"
     assert [run["id"] for run in get(again, "/api/benchmark").json()["runs"]] == ["cut", "kept"]
+
+
+def test_workers_die_with_a_killed_server(server_factory, tiny_models, tmp_path):
+    import psutil
+
+    server = server_factory(tmp_path / "killed")
+    post(server, tiny_body("orphan", tiny_models, warmup=0, iterations=None, duration=120))
+    parent = psutil.Process(server.process.pid)
+    deadline = time.monotonic() + 60
+    workers = []
+    while not workers:
+        assert time.monotonic() < deadline, "no worker started"
+        workers = [child for child in parent.children() if "benchmark_model.py" in " ".join(child.cmdline())]
+        time.sleep(0.1)
+
+    server.stop(signal.SIGKILL)
+
+    gone, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive

@@ -274,3 +274,85 @@ def test_one_failing_model_still_gives_the_others_results(client, socket_client,
     assert run["perf_throughput_optimized_model"] > 0
     statuses = [event["status"] for event in received(socket_client, "benchmark_progress")]
     assert statuses == ["failure", "success"]
+
+
+def test_cancel_a_queued_and_a_running_run(client, socket_client, body, monkeypatch):
+    monkeypatch.setenv("FAKE_WORKER", "hang")
+    client.post("/api/benchmark", json=body, headers=AUTH)
+    body["id"] = "run_2"
+    client.post("/api/benchmark", json=body, headers=AUTH)
+    wait_for_status(client, "run_1", ("running",))
+
+    assert client.delete("/api/benchmark/run_2", headers=AUTH).status_code == 200
+    assert client.delete("/api/benchmark/run_1", headers=AUTH).status_code == 200
+
+    for workload_id in ("run_1", "run_2"):
+        run = wait_for_status(client, workload_id, ("interrupted",))
+        assert "cancelled" in run["message"]
+    finishes = received(socket_client, "benchmark_finish")
+    assert sorted(event["data"]["id"] for event in finishes) == ["run_1", "run_2"]
+    assert client.delete("/api/benchmark/run_1", headers=AUTH).status_code == 409
+    assert client.delete("/api/benchmark/nothing", headers=AUTH).status_code == 404
+
+
+def test_rerun_of_an_id_keeps_the_earlier_files(client, body, workspace):
+    client.post("/api/benchmark", json=body, headers=AUTH)
+    first = wait_for_status(client, "run_1", ("success",))
+    client.post("/api/benchmark", json=body, headers=AUTH)
+    wait_for_status(client, "run_1", ("success",))
+
+    folders = sorted(path.name for path in (workspace / "workloads").iterdir())
+    assert folders == ["model_run_1", "model_run_1.run1"]
+    archived = workspace / "workloads" / "model_run_1.run1"
+    assert (archived / "config.yaml").exists()
+    assert (archived / "input_model_performance_instance_0.log").exists()
+    assert first["status"] == "success"
+
+
+def test_models_with_different_inputs_are_flagged(client, body, tmp_path):
+    from fixtures.graphs import attr, field, node, shape
+
+    for name, dims in (("a.pb", (-1, 4)), ("b.pb", (-1, 8))):
+        graph = node("x", "Placeholder", attrs=attr("dtype", field(6, 0, b"\x01")) + attr("shape", shape(*dims)))
+        (tmp_path / name).write_bytes(graph + node("y", "Identity", ["x"]))
+    body["input_model"]["path"] = str(tmp_path / "a.pb")
+    body["optimized_model"]["path"] = str(tmp_path / "b.pb")
+
+    client.post("/api/benchmark", json=body, headers=AUTH)
+    run = wait_for_status(client, "run_1", ("success", "failure"))
+
+    assert run["verdict"]["valid"] is False
+    assert any("the two models take different inputs (float32 [?, 4] against float32 [?, 8])" in reason for reason in run["verdict"]["reasons"])
+
+
+def test_batch_too_big_for_memory_is_refused(client, body, tmp_path):
+    from fixtures.graphs import attr, field, node, shape
+
+    graph = node("x", "Placeholder", attrs=attr("dtype", field(6, 0, b"\x01")) + attr("shape", shape(-1, 1000, 1000)))
+    (tmp_path / "big.pb").write_bytes(graph + node("y", "Identity", ["x"]))
+    body["input_model"]["path"] = str(tmp_path / "big.pb")
+    body["batch_size"] = 1 << 20
+
+    response = client.post("/api/benchmark", json=body, headers=AUTH)
+
+    assert response.status_code == 400
+    assert response.get_json()["error"].startswith("batch_size: 1 instance(s) would need 3906")
+
+
+def test_unwritable_workspace_is_refused(client, body):
+    body["workspace_path"] = "/proc/self/nowhere"
+
+    response = client.post("/api/benchmark", json=body, headers=AUTH)
+
+    assert response.status_code == 400
+    assert response.get_json()["error"].startswith("workspace_path: cannot create '/proc/self/nowhere/workloads'")
+
+
+@pytest.mark.parametrize("path", ["/dev/null", "/dev/zero"])
+def test_devices_are_not_models(client, body, path):
+    body["input_model"]["path"] = path
+
+    response = client.post("/api/benchmark", json=body, headers=AUTH)
+
+    assert response.status_code == 400
+    assert "is not a regular file" in response.get_json()["error"]

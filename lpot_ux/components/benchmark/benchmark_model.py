@@ -33,6 +33,7 @@ import argparse
 import json
 import os
 import resource
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -286,8 +287,28 @@ def benchmark(args: argparse.Namespace) -> None:
         run_performance(args.input_graph, runner, settings, details)
 
 
+def die_with_parent() -> None:
+    """Ask Linux to kill this worker when the server that started it dies.
+
+    A worker left running by a server that was killed would go on loading the
+    CPU and spoil every later measurement. LPOT_UX_PARENT_PID names the
+    server; without it (a person running the worker) nothing changes.
+    """
+    parent = os.environ.get("LPOT_UX_PARENT_PID")
+    if not parent or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1  # from <sys/prctl.h>
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    # The server may have died before the request above took effect.
+    if str(os.getppid()) != parent:
+        os._exit(MODEL_EXIT)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the worker and return its exit code."""
+    die_with_parent()
     try:
         benchmark(parse_args(argv))
     except BenchmarkError as error:

@@ -140,6 +140,9 @@ class BenchmarkExecutor:
         self.ready_timeout = ready_timeout
         self.run_timeout = run_timeout
         self.running: list[Instance] = []
+        # Set by stop(): the step under way, and any step started after it,
+        # fail at once until the flag is cleared for the next run.
+        self.aborted = False
 
     def spawn_worker(self, step: Step, number: int, cores: tuple[int, ...]) -> Instance:
         """Start one instance, pinned to its cores, stopped at the barrier."""
@@ -148,7 +151,9 @@ class BenchmarkExecutor:
         environment = {
             name: value for name, value in os.environ.items() if name != "LPOT_UX_BARRIER"
         }
-        environment.update(worker_environment(step, cores), PYTHONUNBUFFERED="1")
+        environment.update(
+            worker_environment(step, cores), PYTHONUNBUFFERED="1", LPOT_UX_PARENT_PID=str(os.getpid())
+        )
         logger.debug("Starting instance %d on cores %s: %s", number, cores, shlex.join(command))
         process = self.runtime.popen(
             command,
@@ -192,6 +197,8 @@ class BenchmarkExecutor:
 
     def run_instances(self, step: Step) -> list[Instance]:
         """Start the instances of a step, drive them through the barrier, wait for them."""
+        if self.aborted:
+            raise WorkerError(f"The {step.role.replace('_', ' ')} benchmark was stopped before it began.")
         instances = [
             self.spawn_worker(step, number, cores)
             for number, cores in enumerate(step.core_sets)
@@ -215,6 +222,7 @@ class BenchmarkExecutor:
         """Wait until every instance has loaded its model and warmed up."""
         deadline = time.monotonic() + self.ready_timeout
         while not all(instance.ready for instance in instances):
+            self.check_aborted(step, instances)
             for instance in instances:
                 code = instance.process.poll()
                 if not instance.ready and code is not None:
@@ -250,6 +258,7 @@ class BenchmarkExecutor:
         """Wait until every instance has met its stop rule, or one has exited."""
         deadline = time.monotonic() + step.max_duration + self.run_timeout
         while not all(instance.done for instance in instances):
+            self.check_aborted(step, instances)
             if any(instance.process.poll() is not None for instance in instances):
                 return
             if time.monotonic() > deadline:
@@ -261,6 +270,7 @@ class BenchmarkExecutor:
         limit = step.max_duration + self.run_timeout if step.synchronized else self.run_timeout
         deadline = time.monotonic() + limit
         while not all(instance.drained and instance.process.poll() is not None for instance in instances):
+            self.check_aborted(step, instances)
             if time.monotonic() > deadline:
                 self.fail(step, instances[0], f"did not finish within {limit:g} s")
             self.runtime.sleep(POLL_SECONDS)
@@ -280,6 +290,11 @@ class BenchmarkExecutor:
                 self.fail(step, instance, error.message)
 
         return combine_instances(results)
+
+    def check_aborted(self, step: Step, instances: list[Instance]) -> None:
+        """Fail the step when the run was stopped."""
+        if self.aborted:
+            self.fail(step, instances[0], "was stopped")
 
     def fail(self, step: Step, instance: Instance, reason: str) -> None:
         """Raise a WorkerError naming the instance, with the tail of its log."""
@@ -312,9 +327,11 @@ class BenchmarkExecutor:
                 if reap:
                     instance.process.wait()
 
-    def stop(self) -> None:
-        """Kill the instances of the step running now, if any, without waiting.
+    def stop(self, reap: bool = False) -> None:
+        """Kill the instances of the step running now, if any.
 
-        It is called from a signal handler, where a green wait is not allowed.
+        From a signal handler it must not wait for them: a green wait is not
+        allowed there.
         """
-        self.kill(self.running, reap=False)
+        self.aborted = True
+        self.kill(self.running, reap=reap)

@@ -1,5 +1,6 @@
 """Check a benchmark request and fill in what it leaves to the machine."""
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -8,7 +9,7 @@ from typing import Any
 from lpot_ux.components.system.topology import CoreLayout, plan_layout
 from lpot_ux.errors import RequestError
 
-ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # used with fullmatch
 MODE_ALIASES = {
     "performance": "performance",
     "benchmark": "performance",
@@ -37,6 +38,29 @@ MODEL_FORMATS = {
     ".onnx": ("onnxrt", "onnx"),
 }
 FRAMEWORKS = ("tensorflow", "tflite", "onnxrt")
+REQUEST_FIELDS = (
+    "id", "workspace_path", "input_model", "optimized_model", "instances",
+    "cores_per_instance", "batch_size", "warmup", "iterations", "duration",
+    "warmup_duration", "max_duration", "rounds", "input_shapes", "dataset", "metric",
+)  # fmt: skip
+MODEL_FIELDS = ("precision", "path", "mode", "mods", "framework", "signature")
+SHOWN_LENGTH = 80  # characters of a bad value quoted back in a message
+
+
+def shown(value: Any) -> str:
+    """Return a value as a message quotes it, cut short when long."""
+    text = repr(value)
+
+    return text if len(text) <= SHOWN_LENGTH else text[: SHOWN_LENGTH - 5] + "...'"
+
+
+def check_fields(mapping: dict, known: tuple[str, ...], prefix: str = "") -> None:
+    """Refuse a field nobody reads, which would otherwise be silently ignored."""
+    for name in mapping:
+        if name not in known:
+            close = difflib.get_close_matches(str(name), known, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"the fields are {', '.join(known)}."
+            raise RequestError(f"{prefix}{shown(name)[1:-1]}: unknown field; {hint}")
 
 
 @dataclass(frozen=True)
@@ -125,7 +149,7 @@ class BenchmarkRequest:
 def read_id(body: Any) -> str | None:
     """Return the body's id when it is a valid one, else None."""
     if isinstance(body, dict) and isinstance(body.get("id"), str):
-        if ID_PATTERN.match(body["id"]):
+        if ID_PATTERN.fullmatch(body["id"]):
             return body["id"]
 
     return None
@@ -136,9 +160,9 @@ def parse_id(body: dict) -> str:
     if "id" not in body:
         raise RequestError("id: the field is required (a workload id like 'resnet50_1').")
     value = body["id"]
-    if not isinstance(value, str) or not ID_PATTERN.match(value):
+    if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
         raise RequestError(
-            f"id: {value!r} is not a valid workload id; use 1 to 64 letters, digits, "
+            f"id: {shown(value)} is not a valid workload id; use 1 to 64 letters, digits, "
             "'_', '.' or '-', starting with a letter or digit."
         )
 
@@ -178,6 +202,7 @@ def parse_model(role: str, body: dict) -> ModelSpec:
         )
     if not isinstance(model, dict):
         raise RequestError(f"{role}: expected an object with precision and path.")
+    check_fields(model, MODEL_FIELDS, f"{role}.")
 
     precision = model.get("precision")
     if not isinstance(precision, str) or not precision.strip():
@@ -236,7 +261,7 @@ def parse_integer(body: dict, name: str, default: int | None) -> int | None:
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int):
-        raise RequestError(f"{name}: expected an integer, got {value!r}.")
+        raise RequestError(f"{name}: expected an integer, got {shown(value)}.")
     smallest, largest = INTEGER_FIELDS[name]
     if value < smallest:
         raise RequestError(f"{name}: must be at least {smallest}, got {value}.")
@@ -252,7 +277,7 @@ def parse_seconds(body: dict, name: str, default: float | None) -> float | None:
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        raise RequestError(f"{name}: expected a number of seconds, got {value!r}.")
+        raise RequestError(f"{name}: expected a number of seconds, got {shown(value)}.")
     smallest, largest = SECONDS_FIELDS[name]
     if not smallest <= value <= largest:
         raise RequestError(f"{name}: must be between {smallest:g} and {largest:g} seconds, got {value}.")
@@ -352,13 +377,17 @@ def parse_benchmark_request(
         raise RequestError("The request body must be a JSON object.")
 
     workload_id = parse_id(body)
+    check_fields(body, REQUEST_FIELDS)
     models = (parse_model("input_model", body), parse_model("optimized_model", body))
     instances, cores_per_instance, layout = plan_instances(
         body, usable_cores, settings["PREFERRED_CORES_PER_INSTANCE"]
     )
-    duration = parse_seconds(body, "duration", None)
-    # A duration alone is a complete stop rule; iterations then default to none.
-    default_iterations = None if duration is not None else settings["ITERATIONS"]
+    # A request that sets neither stop rule gets both defaults: enough
+    # iterations for the statistics and enough time for a steady state. One
+    # that sets only one of them gets just that one.
+    stop_rule_given = body.get("iterations") is not None or body.get("duration") is not None
+    duration = parse_seconds(body, "duration", None if stop_rule_given else settings["DURATION"])
+    default_iterations = None if body.get("duration") is not None else settings["ITERATIONS"]
     dataset, topk = parse_dataset(body, models)
 
     return BenchmarkRequest(

@@ -1,11 +1,15 @@
 """Queue benchmark requests and run them one after the other."""
 
 import logging
+import os
 import shlex
 import statistics
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from lpot_ux.components.benchmark.executor import (
     BENCHMARK_SCRIPT,
@@ -24,16 +28,30 @@ from lpot_ux.components.benchmark.request import (
 from lpot_ux.components.benchmark.runtime import Runtime
 from lpot_ux.components.benchmark.verdict import combine_verdicts, judge_step
 from lpot_ux.components.channel import MessageChannel
-from lpot_ux.components.configuration.builder import ConfigurationBuilder
+from lpot_ux.components.configuration.builder import ConfigurationBuilder, check_input_memory
 from lpot_ux.components.parser.statistics import speedup_interval
 from lpot_ux.components.parser.throughput import AccuracyResult, ModelResult
 from lpot_ux.components.store.store import RunStore
 from lpot_ux.components.system.load import measure_busy
-from lpot_ux.errors import ConflictError, LpotUxError, WorkerError
+from lpot_ux.errors import ConflictError, LpotUxError, NotFoundError, RequestError, WorkerError
 
 logger = logging.getLogger(__name__)
 
 STOP = None  # put on the queue to end the consumer
+CANCELLED = "The run was cancelled (DELETE /api/benchmark/<id>)."
+
+
+def check_workspace(request: BenchmarkRequest) -> None:
+    """Make sure the run's workload folder can be written, before it is queued."""
+    folder = request.workload_dir.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise RequestError(
+            f"workspace_path: cannot create '{folder}': {error.strerror or error}."
+        ) from error
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise RequestError(f"workspace_path: '{folder}' is not writable.")
 
 
 @dataclass(frozen=True)
@@ -43,6 +61,7 @@ class Job:
     run_key: int
     request: BenchmarkRequest
     config: dict[str, Any]
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -166,11 +185,11 @@ class RunRecord:
         details.update(error=error.message, log_tail=error.log_tail)
         self.failures.append(error)
 
-    def verdict(self) -> dict[str, Any]:
+    def verdict(self, warnings: tuple[str, ...] = ()) -> dict[str, Any]:
         """Return the verdict of the run so far."""
         failures = [f"a step failed: {error.message}" for error in self.failures]
 
-        return combine_verdicts(self.verdicts, failures)
+        return combine_verdicts(self.verdicts, list(warnings) + failures)
 
 
 class BenchmarkService:
@@ -196,6 +215,7 @@ class BenchmarkService:
         )
         self.queue = runtime.queue()
         self.current: Job | None = None
+        self.cancelled: set[int] = set()
 
     def start(self) -> None:
         """Start the background task that runs queued requests in order."""
@@ -211,6 +231,9 @@ class BenchmarkService:
                 )
             request = parse_benchmark_request(body, self.settings, self.usable_cores)
             config = self.builder.build_config(request)
+            check_input_memory(config, request.instances, psutil.virtual_memory().available)
+            check_workspace(request)
+            warnings = tuple(self.builder.compare_models(request))
         except ConflictError:
             raise
         except LpotUxError as error:
@@ -222,7 +245,7 @@ class BenchmarkService:
             raise
 
         run_key = self.store.add_run(request.id, request.to_dict(), request.workload_dir)
-        self.queue.put(Job(run_key, request, config))
+        self.queue.put(Job(run_key, request, config, warnings))
         logger.info("Queued benchmark [%s]", request.id)
 
         return request.id
@@ -233,6 +256,8 @@ class BenchmarkService:
             job = self.queue.get()
             if job is STOP:
                 return
+            if job.run_key in self.cancelled:
+                continue  # cancelled while queued: already recorded
             self.current = job
             try:
                 self.run_job(job)
@@ -275,16 +300,22 @@ class BenchmarkService:
         """Run every step of a job and post its events."""
         request = job.request
         logger.info("Starting benchmark [%s]", request.id)
+        self.executor.aborted = False
         self.store.start_run(job.run_key)
         self.channel.post("benchmark_start", "success", {"id": request.id, "message": "started"})
+        self.archive_workload(request.workload_dir, job.run_key)
         config_path = self.builder.write_config(job.config, request.workload_dir)
         steps = self.plan_steps(request, config_path)
         record = RunRecord(request, len(steps), collect_environment())
 
         for number, planned in enumerate(steps, start=1):
+            if job.run_key in self.cancelled:
+                return self.finish_cancelled(job, record.data)
             details = record.start_step(number, planned)
             status = self.run_step(record, planned, details)
-            record.data["verdict"] = record.verdict()
+            if job.run_key in self.cancelled:
+                return self.finish_cancelled(job, record.data)
+            record.data["verdict"] = record.verdict(job.warnings)
             self.store.update_data(job.run_key, record.data)
             self.channel.post("benchmark_progress", status, dict(record.data))
 
@@ -314,6 +345,40 @@ class BenchmarkService:
         record.data["environment"].update(runtime_versions(result))
 
         return "success"
+
+    def archive_workload(self, workload_dir: Path, run_key: int) -> None:
+        """Move the files of an earlier run with the same folder aside, so none is lost."""
+        if not workload_dir.exists():
+            return
+        owner = self.store.latest_run_in(workload_dir, before=run_key)
+        suffix = f"run{owner}" if owner is not None else f"old{time.time_ns()}"
+        archived = workload_dir.with_name(f"{workload_dir.name}.{suffix}")
+        workload_dir.rename(archived)
+        self.store.move_workload(workload_dir, archived, before=run_key)
+        logger.info("Moved the files of an earlier run to %s", archived)
+
+    def cancel(self, run_id: str) -> None:
+        """Stop a queued or running run; it is recorded as interrupted."""
+        run = self.store.get_run(run_id)
+        if run is None:
+            raise NotFoundError(f"No benchmark run has id '{run_id}'.")
+        if run["status"] not in ("queued", "running"):
+            raise ConflictError(f"id: the run '{run_id}' has already ended ({run['status']}).")
+        self.cancelled.add(run["run_key"])
+        if self.current is not None and self.current.run_key == run["run_key"]:
+            self.executor.stop(reap=True)
+            return
+        data = {"id": run_id, "message": CANCELLED}
+        self.store.finish_run(run["run_key"], "interrupted", data, CANCELLED)
+        self.channel.post("benchmark_finish", "failure", data)
+
+    def finish_cancelled(self, job: Job, data: dict[str, Any]) -> None:
+        """Record a running job that was cancelled, keeping what it measured."""
+        data.update(message=CANCELLED)
+        data.pop("log_tail", None)
+        self.store.finish_run(job.run_key, "interrupted", data, CANCELLED)
+        self.channel.post("benchmark_finish", "failure", dict(data))
+        logger.info("Cancelled benchmark [%s]", job.request.id)
 
     def check_busy(self, step: Step) -> dict[int, float]:
         """Return how busy the step's CPUs were with other work just before it."""

@@ -1,6 +1,7 @@
 """Build the config.yaml that the benchmark workers read."""
 
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,16 @@ from lpot_ux.errors import ConfigurationError, LpotUxError
 logger = logging.getLogger(__name__)
 
 CONFIG_NAME = "config.yaml"
+
+
+def format_inputs(inputs: list[tuple]) -> str:
+    """Return input dtypes and shapes as a short text."""
+    shapes = []
+    for dtype, shape in inputs:
+        dims = "?" if shape is None else ", ".join("?" if dim is None else str(dim) for dim in shape)
+        shapes.append(f"{dtype} [{dims}]")
+
+    return "; ".join(shapes) or "no inputs"
 
 
 def given_shape(spec: TensorSpec, given: list[int | None], batch_size: int) -> list[int]:
@@ -66,6 +77,43 @@ def feed_shape(spec: TensorSpec, batch_size: int, given: list[int | None] | None
         )
 
     return list(rest)
+
+
+# Bytes per element of the dtypes a synthetic input can have.
+DTYPE_BYTES = {
+    "float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "int8": 1, "uint8": 1,
+    "int16": 2, "uint16": 2, "int32": 4, "uint32": 4, "int64": 8, "uint64": 8, "bool": 1,
+}  # fmt: skip
+
+
+def input_bytes(config: dict[str, Any]) -> int:
+    """Return the bytes of one batch of synthetic input that a configuration asks for."""
+    performance = config["evaluation"]["performance"]
+    dataset = performance["dataloader"]["dataset"]["dummy_v2"]
+    total = 0
+    for shape, dtype in zip(dataset["input_shape"], dataset["dtype"]):
+        total += math.prod(shape) * performance["dataloader"]["batch_size"] * DTYPE_BYTES.get(dtype, 8)
+
+    return total
+
+
+def check_input_memory(config: dict[str, Any], instances: int, available: int) -> None:
+    """Refuse a batch whose synthetic inputs alone would not fit in half the free memory."""
+    needed = input_bytes(config) * instances
+    if needed > available // 2:
+        raise ConfigurationError(
+            f"batch_size: {instances} instance(s) would need {needed / 2**30:.1f} GiB for one "
+            f"batch of synthetic inputs alone, more than half of the {available / 2**30:.1f} "
+            "GiB of memory available; lower batch_size or instances."
+        )
+
+
+def describe_inputs(signature: GraphSignature | None) -> list[tuple] | None:
+    """Return the dtypes and shapes of a graph's inputs, in order, None when unknown."""
+    if signature is None:
+        return None
+
+    return [(spec.dtype, spec.shape) for spec in signature.inputs]
 
 
 class ConfigurationBuilder:
@@ -136,6 +184,17 @@ class ConfigurationBuilder:
             }
 
         return config
+
+    def compare_models(self, request: BenchmarkRequest) -> list[str]:
+        """Return a warning when the two models do not take the same inputs."""
+        first, second = (describe_inputs(self.read_signature(model)) for model in request.models)
+        if first is None or second is None or first == second:
+            return []
+
+        return [
+            f"the two models take different inputs ({format_inputs(first)} against "
+            f"{format_inputs(second)}), so they may not be two versions of one model"
+        ]
 
     def write_config(self, config: dict[str, Any], workload_dir: Path) -> Path:
         """Write a configuration into its workload folder and return its path."""

@@ -7,6 +7,7 @@ name, op, inputs, and the ``dtype``/``shape`` attributes of placeholders) can
 be read straight off the protobuf wire format, which is stable by design.
 """
 
+import mmap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,6 +86,10 @@ def iter_fields(buffer: memoryview):
     while position < len(buffer):
         key, position = read_varint(buffer, position)
         number, wire_type = key >> 3, key & 7
+        if number == 0:
+            # Field 0 does not exist: this is not a protocol buffer (a file of
+            # zeros would otherwise be walked one byte at a time).
+            raise ValueError("field number 0 at byte %d" % (position - 1))
         if wire_type == VARINT:
             value, position = read_varint(buffer, position)
         elif wire_type == LENGTH_DELIMITED:
@@ -169,12 +174,20 @@ def producer_name(tensor_name: str) -> str:
 def read_graph_signature(path: Path) -> GraphSignature:
     """Return the placeholders and the unconsumed outputs of a frozen graph."""
     try:
-        buffer = memoryview(Path(path).read_bytes())
-        nodes = [
-            read_node(value)
-            for number, wire_type, value in iter_fields(buffer)
-            if number == GRAPH_NODE and wire_type == LENGTH_DELIMITED
-        ]
+        if Path(path).stat().st_size == 0:
+            raise ValueError("the file is empty")
+        with open(path, "rb") as model, mmap.mmap(model.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            # Mapped, not read: the weights, most of the file, are skipped
+            # over and never loaded.
+            buffer = memoryview(mapped)
+            try:
+                nodes = [
+                    read_node(value)
+                    for number, wire_type, value in iter_fields(buffer)
+                    if number == GRAPH_NODE and wire_type == LENGTH_DELIMITED
+                ]
+            finally:
+                buffer.release()
     except (OSError, ValueError) as error:
         raise ConfigurationError(
             f"Cannot read '{path}' as a frozen TensorFlow graph: {error}."

@@ -28,6 +28,8 @@ INTERRUPT_ACTIVE = """
 """
 SELECT_LATEST = "SELECT * FROM runs WHERE id = ? ORDER BY run_key DESC LIMIT 1"
 SELECT_ALL = "SELECT * FROM runs ORDER BY run_key DESC LIMIT ?"
+SELECT_IN_WORKLOAD = "SELECT MAX(run_key) FROM runs WHERE workload_dir = ? AND run_key < ?"
+MOVE_WORKLOAD = "UPDATE runs SET workload_dir = ? WHERE workload_dir = ? AND run_key < ?"
 SELECT_ACTIVE = "SELECT 1 FROM runs WHERE id = ? AND status IN ('queued', 'running')"
 
 
@@ -105,6 +107,15 @@ class RunStore:
         """Return the runs, newest first."""
 
         return [row_to_run(row) for row in self.execute(SELECT_ALL, (limit,)).fetchall()]
+
+    def latest_run_in(self, workload_dir: Path, before: int) -> int | None:
+        """Return the key of the latest run before another that used a workload folder."""
+
+        return self.execute(SELECT_IN_WORKLOAD, (str(workload_dir), before)).fetchone()[0]
+
+    def move_workload(self, old: Path, new: Path, before: int) -> None:
+        """Record that the files of the runs before another now live in another folder."""
+        self.execute(MOVE_WORKLOAD, (str(new), str(old), before))
 
     def close(self) -> None:
         """Close the database."""

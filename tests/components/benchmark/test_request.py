@@ -30,6 +30,7 @@ def test_minimal_request_gets_defaults(body, settings, model_file):
     assert (request.instances, request.cores_per_instance) == (2, 4)
     assert request.core_sets == ((0, 1, 2, 3), (4, 5, 6, 7))
     assert (request.batch_size, request.warmup, request.iterations) == (1, 10, 100)
+    assert request.duration == 3.0
     assert request.input_model.modes == ("performance",)
     assert request.workload_dir == settings["WORKSPACE"] / "workloads" / "model_run_1"
 
@@ -57,6 +58,31 @@ def test_mode_spellings(body, settings, key, value, modes):
     body["input_model"][key] = value
 
     assert parse_benchmark_request(body, settings, [0]).input_model.modes == modes
+
+
+def test_one_stop_rule_given_leaves_out_the_other_default(body, settings):
+    body["iterations"] = 5
+
+    request = parse_benchmark_request(body, settings, [0])
+
+    assert (request.iterations, request.duration) == (5, None)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda b: b.update(iteration=5), "^iteration: unknown field; did you mean 'iterations'[?]$"),
+        (lambda b: b.update(colour=1), "^colour: unknown field; the fields are id, "),
+        (lambda b: b["input_model"].update(pth="/x"), "^input_model.pth: unknown field; did you mean 'path'"),
+        (lambda b: b.update(id="x" * 1000), r"^id: 'x{74}\.\.\.' is not a valid"),
+        (lambda b: b.update(id="ok\n"), r"^id: 'ok\\n' is not a valid"),
+    ],
+)
+def test_unknown_fields_and_long_values(body, settings, change, message):
+    change(body)
+
+    with pytest.raises(RequestError, match=message):
+        parse_benchmark_request(body, settings, [0])
 
 
 def test_workspace_path_is_taken(body, settings, tmp_path):

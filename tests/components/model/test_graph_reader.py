@@ -46,7 +46,7 @@ def test_hand_made_graph(tmp_path: Path):
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(b"", "holds no named nodes"), (b"\x0a\xff\xff", "Cannot read"), (b"hello world", "Cannot read|no named")],
+    [(b"", "the file is empty"), (b"\x0a\xff\xff", "Cannot read"), (b"hello world", "Cannot read|no named")],
 )
 def test_unreadable_files_are_named(tmp_path: Path, content, message):
     path = tmp_path / "bad.pb"
@@ -59,3 +59,12 @@ def test_unreadable_files_are_named(tmp_path: Path, content, message):
 def test_varints():
     assert read_varint(memoryview(b"\xac\x02"), 0) == (300, 2)
     assert to_signed((1 << 64) - 1) == -1
+
+
+def test_zeros_are_refused_at_once(tmp_path: Path):
+    path = tmp_path / "zeros.pb"
+    with open(path, "wb") as zeros:
+        zeros.truncate(64 << 20)
+
+    with pytest.raises(ConfigurationError, match="field number 0 at byte 0"):
+        read_graph_signature(path)

@@ -57,3 +57,15 @@ def test_odd_ids_are_just_data(tmp_path: Path):
     store.add_run("a'; DROP TABLE runs; --", {}, tmp_path)
 
     assert store.get_run("a'; DROP TABLE runs; --")["status"] == "queued"
+
+
+def test_moving_a_workload_leaves_later_runs_alone(tmp_path: Path):
+    store = RunStore(tmp_path)
+    folder = tmp_path / "w"
+    first = store.add_run("a", {}, folder)
+    second = store.add_run("a", {}, folder)
+
+    assert store.latest_run_in(folder, before=second) == first
+    store.move_workload(folder, tmp_path / "w.run1", before=second)
+
+    assert [run["workload_dir"] for run in store.list_runs()] == [str(folder), str(tmp_path / "w.run1")]
