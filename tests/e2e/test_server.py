@@ -2,8 +2,6 @@
 
 import shlex
 import signal
-import sys
-import threading
 import time
 from pathlib import Path
 

@@ -35,22 +35,20 @@ import os
 import resource
 import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 if __package__:
     from .worker import accuracy, feeds, measure
     from .worker.config import Settings, read_config
     from .worker.errors import MODEL_EXIT, BenchmarkError
-    from .worker.models import FRAMEWORKS, Runner, Threads, detect_format, load_model
+    from .worker.models import FRAMEWORKS, Runner, Threads, detect_format, failing_as, load_model
 else:
     # Run by path: Python has put this file's folder, which holds the worker
     # package, first on sys.path.
     from worker import accuracy, feeds, measure
     from worker.config import Settings, read_config
     from worker.errors import MODEL_EXIT, BenchmarkError
-    from worker.models import FRAMEWORKS, Runner, Threads, detect_format, load_model
+    from worker.models import FRAMEWORKS, Runner, Threads, detect_format, failing_as, load_model
 
 PERFORMANCE_MODES = ("performance", "benchmark")
 MODES = (*PERFORMANCE_MODES, "accuracy")
@@ -128,19 +126,10 @@ def pin_cores() -> list[int]:
     return sorted(os.sched_getaffinity(0))
 
 
-@contextmanager
-def running(runner: Runner, path: str) -> Iterator[None]:
+def running(runner: Runner, path: str) -> Any:
     """Turn a runtime's failure to run the model into a BenchmarkError."""
-    try:
-        yield
-    except BenchmarkError:
-        raise
-    # Runtimes fail in many types (TensorFlow's OpError, TFLite's RuntimeError,
-    # onnxruntime's own); each means the same: this model cannot run here.
-    except Exception as error:
-        raise BenchmarkError(
-            f"cannot run model {path!r}: {runner.explain(error)}", MODEL_EXIT
-        ) from error
+
+    return failing_as("run", path, runner.explain)
 
 
 def describe_run(runner: Runner, affinity: list[int], threads: Threads) -> dict:

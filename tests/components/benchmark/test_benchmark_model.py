@@ -30,6 +30,7 @@ RESULT_KEYS = {
     "window_start",
     "window_end",
     "iteration_ends",
+    "iterations_per_end",
     "latency_ms",
     "latency_ms_per_sample",
     "first_inference_ms",

@@ -169,19 +169,25 @@ def load_model(
 
 
 @contextmanager
-def loading(path: str) -> Iterator[None]:
-    """Turn a runtime's failure to load a model into a BenchmarkError."""
+def failing_as(action: str, path: str, explain: Callable[[Exception], str]) -> Iterator[None]:
+    """Turn a runtime's failure to load or run a model into a BenchmarkError.
+
+    Runtimes fail in many types (protobuf's DecodeError, TensorFlow's OpError,
+    TFLite's RuntimeError, onnxruntime's own); each means the same to the
+    user: this model cannot be loaded, or run, here.
+    """
     try:
         yield
     except BenchmarkError:
         raise
-    # Runtimes fail to read and parse files in many ways (protobuf's
-    # DecodeError, ValueError, RuntimeError, their own types); each means the
-    # same to the user: this file is not a usable model.
     except Exception as error:
-        raise BenchmarkError(
-            f"cannot load model {path!r}: {one_line(error)}", MODEL_EXIT
-        ) from error
+        raise BenchmarkError(f"cannot {action} model {path!r}: {explain(error)}", MODEL_EXIT) from error
+
+
+def loading(path: str) -> Any:
+    """Turn a runtime's failure to load a model into a BenchmarkError."""
+
+    return failing_as("load", path, one_line)
 
 
 def one_line(error: Exception) -> str:
