@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,21 @@ def test_sighup_stops_cleanly(tmp_path):
     server.send_signal(signal.SIGHUP)
 
     assert server.wait(timeout=20) == 0
+
+
+def test_open_browser_opens_the_tokened_url(tmp_path):
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.sh"
+    browser.write_text(f'#!/bin/sh\necho "$1" > {opened}\n')
+    browser.chmod(0o755)
+    server = start(["--port", "0", "--workspace", str(tmp_path / "ws"), "--open-browser"], {"BROWSER": str(browser)})
+    try:
+        url = URL_LINE.search(server.stdout.readline()).group(0)
+        for _ in range(100):
+            if opened.exists() and opened.read_text().strip():
+                break
+            time.sleep(0.1)
+        assert opened.read_text().strip() == url
+    finally:
+        server.terminate()
+        assert server.wait(timeout=20) == 0
