@@ -2,11 +2,17 @@
 
 A typical notebook cell::
 
-    from lpot_ux.client import Client
+    from lpot_ux.client import Client, speedup, speedup_interval, verdict
 
     with Client("http://127.0.0.1:5000", token) as client:
-        result = client.benchmark("model_fp32.pb", "model_int8.pb", iterations=50)
-    print(speedup(result))
+        result = client.benchmark("model_fp32.pb", "model_int8.pb", rounds=3)
+    print(f"{speedup(result):.2f}x")      # geometric mean over the rounds
+    print(speedup_interval(result))       # (low, high), 95%; None with one round
+    print(verdict(result))                # "valid", or "invalid: <reasons>"
+
+Read the numbers only when ``verdict(result)`` is true: an invalid run was
+disturbed (busy cores, unsteady latency, instances out of step, a failed step)
+and its reasons say what to fix.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import secrets
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Union
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -43,6 +49,7 @@ CLOSE_TIMEOUT = 2.0
 # Seconds a waiting client keeps polling a server that does not answer at all.
 OUTAGE_GRACE = 60.0
 
+# The request's optional fields, as POST /api/benchmark names them.
 SETTINGS = (
     "workspace_path",
     "instances",
@@ -50,7 +57,16 @@ SETTINGS = (
     "batch_size",
     "warmup",
     "iterations",
+    "duration",
+    "warmup_duration",
+    "max_duration",
+    "rounds",
+    "input_shapes",
+    "dataset",
+    "metric",
 )
+# Shorthands that build_request turns into request fields.
+SHORTHANDS = ("accuracy", "topk")
 # tqdm's rate and time left mean little for a few long steps: left out.
 BAR_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]"
 FINISHED_STATUSES = frozenset({"success", "failure", "error", "interrupted"})
@@ -180,9 +196,18 @@ class Client:
         """Run a benchmark to its end and return its final record.
 
         A model is a path (precision fp32 for the input model, int8 for the
-        optimized one) or a dict such as ``{"path": ..., "precision": "bf16"}``.
+        optimized one) or a dict such as ``{"path": ..., "precision": "bf16",
+        "framework": "onnxrt", "signature": "serving_default", "mode":
+        ["performance", "accuracy"]}``.
+
         ``settings`` are the request's optional fields: instances,
-        cores_per_instance, batch_size, warmup, iterations, workspace_path.
+        cores_per_instance, batch_size, warmup, iterations, duration,
+        warmup_duration, max_duration (seconds), rounds, input_shapes (e.g.
+        ``{"input": [-1, 224, 224, 3]}``, -1 for the batch), dataset (a path or
+        ``{"path": ...}``), metric (``{"topk": k}``) and workspace_path; and
+        two shorthands: ``accuracy=True`` also scores both models on the
+        dataset, ``topk=k`` stands for ``metric={"topk": k}``.
+
         Raises BenchmarkFailed when the run fails, BenchmarkTimeout when
         ``timeout`` seconds pass first (the run goes on: call wait() again).
         """
@@ -520,22 +545,47 @@ def build_request(
     settings: Mapping[str, Any],
 ) -> dict:
     """Build the body of POST /api/benchmark; settings set to None are left out."""
-    unknown = sorted(set(settings) - set(SETTINGS))
+    unknown = sorted(set(settings) - set(SETTINGS) - set(SHORTHANDS))
     if unknown:
         raise TypeError(
             f"Unknown benchmark setting(s): {', '.join(unknown)}. "
-            f"Expected some of: {', '.join(SETTINGS)}."
+            f"Expected some of: {', '.join(SETTINGS + SHORTHANDS)}."
         )
+    given = {key: value for key, value in settings.items() if value is not None}
+    accuracy, topk = given.pop("accuracy", False), given.pop("topk", None)
     body = {
         "id": run_id,
         "input_model": model_entry(input_model, "fp32", "input_model"),
         "optimized_model": model_entry(optimized_model, "int8", "optimized_model"),
+        **given,
     }
-    body.update({key: value for key, value in settings.items() if value is not None})
+    if accuracy:
+        for name in ("input_model", "optimized_model"):
+            add_mode(body[name], "accuracy")
+    if topk is not None:
+        if "metric" in body:
+            raise TypeError("Give either topk=K or metric={'topk': K}, not both.")
+        body["metric"] = {"topk": topk}
     if isinstance(body.get("workspace_path"), (str, os.PathLike)):
         body["workspace_path"] = absolute_path(body["workspace_path"])
+    if isinstance(body.get("dataset"), (str, os.PathLike)):
+        body["dataset"] = {"path": body["dataset"]}
+    if isinstance(body.get("dataset"), Mapping):
+        body["dataset"] = dict(body["dataset"])
+        if isinstance(body["dataset"].get("path"), (str, os.PathLike)):
+            body["dataset"]["path"] = absolute_path(body["dataset"]["path"])
 
     return body
+
+
+def add_mode(entry: dict, mode: str) -> None:
+    """Add a mode to a model entry, keeping the spelling (mode or mods) it uses."""
+    key = "mods" if "mods" in entry and "mode" not in entry else "mode"
+    modes = entry.get(key, ["performance"])
+    modes = [modes] if isinstance(modes, str) else list(modes)
+    if mode not in modes:
+        modes.append(mode)
+    entry[key] = modes
 
 
 def model_entry(model: ModelArgument, precision: str, name: str) -> dict:
@@ -562,14 +612,18 @@ def absolute_path(path: str | os.PathLike[str]) -> str:
 
 
 def count_steps(body: Mapping[str, Any]) -> int:
-    """Return how many benchmark steps a request asks for: one per model and mode."""
+    """Return the number of steps: performance once per round, accuracy once."""
+    rounds = body.get("rounds")
+    rounds = rounds if isinstance(rounds, int) and rounds >= 1 else 1
     steps = 0
     for name in ("input_model", "optimized_model"):
         model = body.get(name) or {}
         modes = model.get("mode", model.get("mods", ["performance"]))
-        steps += 1 if isinstance(modes, str) else max(len(modes), 1)
+        modes = {modes} if isinstance(modes, str) else set(modes) or {"performance"}
+        steps += rounds if modes & {"performance", "benchmark"} else 0
+        steps += 1 if "accuracy" in modes else 0
 
-    return steps
+    return max(steps, 1)
 
 
 def parse_progress(progress: Any) -> tuple[int, int]:
@@ -636,7 +690,15 @@ def check_record(run_id: str, record: dict) -> dict:
 
 
 def speedup(record: Mapping[str, Any]) -> float:
-    """Return how many times faster the optimized model ran than the input model."""
+    """Return how many times faster the optimized model ran than the input model.
+
+    This is the server's ``speedup``, the geometric mean of the rounds'
+    speed-ups, or else the ratio of the two throughputs.
+    """
+    given = record.get("speedup")
+    if isinstance(given, (int, float)) and not isinstance(given, bool) and given > 0:
+        return float(given)
+
     try:
         optimized = float(record["perf_throughput_optimized_model"])
         reference = float(record["perf_throughput_input_model"])
@@ -649,6 +711,55 @@ def speedup(record: Mapping[str, Any]) -> float:
         raise ValueError(f"The input model's throughput is {reference}, not > 0.")
 
     return optimized / reference
+
+
+def speedup_interval(record: Mapping[str, Any]) -> tuple[float, float] | None:
+    """Return the 95% confidence interval of the speed-up, None with one round.
+
+    An interval that holds 1.0 means that the rounds cannot tell the two
+    models apart; ask for more rounds (``rounds=5``) or a longer ``duration``.
+    """
+    interval = record.get("speedup_ci95")
+    if not isinstance(interval, (list, tuple)) or len(interval) != 2:
+        return None
+    try:
+        low, high = (float(bound) for bound in interval)
+    except (TypeError, ValueError):
+        return None
+
+    return low, high
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a run's numbers can be trusted and, if not, why.
+
+    True in a boolean context only when the server judged the run valid.
+    """
+
+    valid: bool | None
+    reasons: tuple[str, ...] = field(default=())
+
+    def __bool__(self) -> bool:
+        return self.valid is True
+
+    def __str__(self) -> str:
+        if self.valid is None:
+            return "no verdict (the server sent none)"
+        if self.valid:
+            return "valid"
+
+        return "invalid: " + "; ".join(self.reasons)
+
+
+def verdict(record: Mapping[str, Any]) -> Verdict:
+    """Return the verdict of a run: valid, or invalid with the reasons."""
+    given = record.get("verdict")
+    if not isinstance(given, Mapping) or not isinstance(given.get("valid"), bool):
+        return Verdict(None)
+    reasons = given.get("reasons") or ()
+
+    return Verdict(given["valid"], tuple(str(reason) for reason in reasons))
 
 
 def _slice(now: float, next_poll: float, deadline: float | None) -> float:

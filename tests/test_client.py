@@ -32,9 +32,13 @@ from lpot_ux.client import (
     BenchmarkTimeout,
     Client,
     ClientError,
+    Verdict,
     build_request,
+    count_steps,
     speedup,
+    speedup_interval,
     split_server_url,
+    verdict,
 )
 
 TOKEN = "fake-token-0123456789"
@@ -214,6 +218,98 @@ def test_benchmark_sends_models_and_settings(lpot_client, model, fake_server):
     assert body["batch_size"] == 4 and "instances" not in body
 
 
+def test_new_settings_pass_through(lpot_client, model, fake_server, monkeypatch):
+    monkeypatch.chdir(model.parent)
+    lpot_client.benchmark(
+        model,
+        {"path": str(model), "framework": "onnxrt", "signature": "serve"},
+        id="ok-7",
+        progress=False,
+        duration=2.5,
+        warmup_duration=0.5,
+        max_duration=60,
+        rounds=3,
+        input_shapes={"input": [-1, 32, 32, 3]},
+        dataset="val.npz",
+        topk=5,
+        accuracy=True,
+    )
+
+    body = fake_server.requests[-1]
+    assert body["duration"] == 2.5 and body["warmup_duration"] == 0.5
+    assert body["max_duration"] == 60 and body["rounds"] == 3
+    assert body["input_shapes"] == {"input": [-1, 32, 32, 3]}
+    assert body["dataset"] == {"path": str(model.parent / "val.npz")}
+    assert body["metric"] == {"topk": 5}
+    assert body["input_model"]["mode"] == ["performance", "accuracy"]
+    assert body["optimized_model"] == {
+        "path": str(model),
+        "framework": "onnxrt",
+        "signature": "serve",
+        "precision": "int8",
+        "mode": ["performance", "accuracy"],
+    }
+
+
+@pytest.mark.parametrize(
+    "settings, expected",
+    [
+        ({}, 2),
+        ({"rounds": 3}, 6),
+        ({"rounds": 3, "accuracy": True}, 8),
+        ({"accuracy": True, "metric": {"topk": 2}}, 4),
+    ],
+)
+def test_count_steps_counts_rounds_and_accuracy(settings, expected):
+    assert count_steps(build_request("x", "a.pb", "b.pb", settings)) == expected
+
+
+def test_accuracy_keeps_the_spelling_of_the_modes_given():
+    body = build_request(
+        "x", {"path": "a.pb", "mods": "benchmark"}, "b.pb", {"accuracy": True}
+    )
+
+    assert body["input_model"]["mods"] == ["benchmark", "accuracy"]
+    assert "mode" not in body["input_model"]
+
+
+def test_topk_and_metric_together_are_refused():
+    with pytest.raises(TypeError, match="topk"):
+        build_request("x", "a.pb", "b.pb", {"topk": 1, "metric": {"topk": 2}})
+
+
+def test_speedup_interval_and_verdict_of_a_record():
+    record = {
+        "perf_throughput_input_model": 100.0,
+        "perf_throughput_optimized_model": 250.0,
+        "speedup": 2.4,
+        "speedup_ci95": [2.1, 2.7],
+        "verdict": {"valid": False, "reasons": ["input_model round 1: CPU 1 was busy"]},
+    }
+
+    # The geometric mean of the rounds, not the ratio of the median throughputs.
+    assert speedup(record) == 2.4
+    assert speedup_interval(record) == (2.1, 2.7)
+    judged = verdict(record)
+    assert not judged
+    assert judged == Verdict(False, ("input_model round 1: CPU 1 was busy",))
+    assert str(judged) == "invalid: input_model round 1: CPU 1 was busy"
+
+
+def test_a_record_of_one_round_or_of_an_older_server():
+    record = {
+        "perf_throughput_input_model": 100.0,
+        "perf_throughput_optimized_model": 50.0,
+    }
+
+    assert speedup(record) == 0.5
+    assert speedup_interval({**record, "speedup_ci95": None}) is None
+    assert verdict(record) == Verdict(None) and not verdict(record)
+    assert str(verdict(record)).startswith("no verdict")
+    assert verdict({"verdict": {"valid": True, "reasons": []}})
+    assert str(verdict({"verdict": {"valid": True, "reasons": []}})) == "valid"
+
+
 def test_events_sent_before_the_reply_are_not_lost(lpot_client, model):
     result = lpot_client.benchmark(model, model, id="fast-1", progress=False)
 
@@ -366,5 +462,7 @@ def test_a_url_that_is_not_http_is_refused():
 
 
 def test_unknown_settings_are_refused_before_anything_is_sent():
-    with pytest.raises(TypeError, match="iteration"):
+    with pytest.raises(TypeError, match="iteration") as caught:
         build_request("x", "a.pb", "b.pb", {"iteration": 10})
+
+    assert "rounds" in str(caught.value) and "accuracy" in str(caught.value)

@@ -22,6 +22,20 @@
     { key: "optimized_model", label: "Optimized model", css: "--optimized-model" },
   ];
   const SETTINGS = ["instances", "cores_per_instance", "batch_size", "warmup", "iterations"];
+  const ADVANCED_SETTINGS = ["duration", "warmup_duration", "max_duration", "rounds"];
+  const PERCENTILE_ROWS = ["mean", "std", "min", "p50", "p90", "p95", "p99", "max"];
+  // Reasons of an invalid verdict listed before the rest fold away.
+  const VERDICT_GROUPS_SHOWN = 3;
+  // Steps listed before the list scrolls within itself (long runs of rounds).
+  const STEPS_BEFORE_SCROLL = 10;
+  const STOPPED_BY = {
+    rule: "its stop rule",
+    stop: "the stop rule, met by every instance",
+    cap: "the max duration cap",
+  };
+  // Longest text of a failed step's message repeated among the verdict's reasons.
+  const REASON_CHARS = 180;
+  const ANSI_ESCAPES = /\u001b\[[0-9;?]*[A-Za-z]/g;
   // Delays, in ms, for re-reading a run whose finish event came before the
   // store had recorded it.
   const REFETCH_DELAYS = [300, 800, 1500, 3000];
@@ -39,6 +53,8 @@
     fileTarget: null,
     filePath: null,
     fileParent: null,
+    runningStep: null,
+    stepsKey: null,
   };
 
   const $ = (id) => document.getElementById(id);
@@ -119,8 +135,16 @@
 
   /* ----- formatting ------------------------------------------------------ */
 
-  const numberFormat = new Intl.NumberFormat("en-US", { maximumFractionDigits: 2 });
-  const smallFormat = new Intl.NumberFormat("en-US", { maximumSignificantDigits: 3 });
+  const numberFormat = new Intl.NumberFormat("en-US", {
+    minimumFractionDigits: 2,
+    maximumFractionDigits: 2,
+  });
+  const smallFormat = new Intl.NumberFormat("en-US", {
+    minimumSignificantDigits: 3,
+    maximumSignificantDigits: 3,
+  });
+  const countFormat = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+  const secondsFormat = new Intl.NumberFormat("en-US", { maximumFractionDigits: 3 });
 
   function formatNumber(value) {
     if (typeof value !== "number" || !Number.isFinite(value)) {
@@ -130,14 +154,36 @@
     return Math.abs(value) < 10 ? smallFormat.format(value) : numberFormat.format(value);
   }
 
+  function isNumber(value) {
+    return typeof value === "number" && Number.isFinite(value);
+  }
+
+  function formatCount(value) {
+    return isNumber(value) ? countFormat.format(value) : "—";
+  }
+
   function formatSpeedup(ratio) {
     return ratio >= 1 ? `${ratio.toFixed(2)}x faster` : `${ratio.toFixed(2)}x (slower)`;
   }
 
+  function formatRatio(ratio) {
+    if (!isNumber(ratio)) {
+      return "—";
+    }
+
+    // Two decimals, or two significant digits for the tiny bound of a wide interval.
+    return `${Math.abs(ratio) < 0.1 ? ratio.toPrecision(2) : ratio.toFixed(2)}x`;
+  }
+
+  // The server's speed-up (the geometric mean over rounds) when it sent one,
+  // else the ratio of the two throughputs.
   function speedupOf(run) {
+    if (isNumber(run.speedup) && run.speedup > 0) {
+      return run.speedup;
+    }
     const input = run.perf_throughput_input_model;
     const optimized = run.perf_throughput_optimized_model;
-    if (typeof input !== "number" || typeof optimized !== "number" || input <= 0) {
+    if (!isNumber(input) || !isNumber(optimized) || input <= 0) {
       return null;
     }
 
@@ -145,11 +191,36 @@
   }
 
   function formatBytes(bytes) {
-    if (typeof bytes !== "number") {
+    if (!isNumber(bytes)) {
       return "—";
     }
+    if (bytes >= 2 ** 30) {
+      return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+    }
 
-    return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+    return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  }
+
+  function formatMs(value) {
+    return isNumber(value) ? `${formatNumber(value)} ms` : "—";
+  }
+
+  function formatPercent(share, digits = 1) {
+    return isNumber(share) ? `${(share * 100).toFixed(digits)}%` : "—";
+  }
+
+  function formatSeconds(value) {
+    return isNumber(value) ? `${secondsFormat.format(value)} s` : null;
+  }
+
+  function formatShape(shape) {
+    return Array.isArray(shape) ? shape.map((size) => (size === null ? -1 : size)).join(",") : "";
+  }
+
+  function formatMetric(metric) {
+    const match = /^top(\d+)$/.exec(metric || "");
+
+    return match ? `top-${match[1]}` : metric || "";
   }
 
   function formatTime(iso) {
@@ -232,6 +303,45 @@
     }
   }
 
+  function factList(facts) {
+    const list = element("dl", "facts");
+    fillFacts(list, facts);
+
+    return list;
+  }
+
+  function table(className, caption, headers, rows) {
+    const node = element("table", className);
+    if (caption) {
+      node.append(element("caption", "visually-hidden", caption));
+    }
+    const head = element("tr");
+    for (const [title, css] of headers) {
+      const cell = element("th", css || null, title);
+      cell.scope = "col";
+      head.append(cell);
+    }
+    const thead = element("thead");
+    thead.append(head);
+    const tbody = element("tbody");
+    for (const cells of rows) {
+      const row = element("tr");
+      cells.forEach(([text, css], index) => {
+        const cell = element(index === 0 ? "th" : "td", css || null, text);
+        if (index === 0) {
+          cell.scope = "row";
+        }
+        row.append(cell);
+      });
+      tbody.append(row);
+    }
+    node.append(thead, tbody);
+    const wrapper = element("div", "table-scroll");
+    wrapper.append(node);
+
+    return wrapper;
+  }
+
   function setBadge(badge, status) {
     badge.dataset.status = status || "";
     badge.textContent = STATUS_LABELS[status] || status || "";
@@ -242,6 +352,7 @@
     $("connection").dataset.state = stateName;
     $("connection-text").textContent = text;
   }
+
 
   /* ----- machine --------------------------------------------------------- */
 
@@ -260,6 +371,28 @@
     ];
   }
 
+  // The machine as the run recorded it when it ran: what its numbers belong to.
+  function environmentFacts(environment) {
+    let onednn = null;
+    if (typeof environment.onednn === "boolean") {
+      onednn = environment.onednn ? "on" : "off";
+    }
+
+    return [
+      ["Processor", environment.cpu],
+      ["Architecture", environment.arch],
+      ["Cores", environment.cores],
+      ["Threads", environment.threads],
+      ["Usable cores", formatCores(environment.usable_cores)],
+      ["System", environment.system],
+      ["Python", environment.python],
+      ["lpot_ux", environment.lpot_ux_version],
+      ["TensorFlow", environment.tensorflow_version],
+      ["Runtime", environment.runtime_version],
+      ["oneDNN", onednn],
+    ];
+  }
+
   function renderMachine(info) {
     const facts = machineFacts(info);
     if (info.version) {
@@ -268,7 +401,7 @@
     fillFacts($("machine-info"), facts);
 
     const defaults = info.defaults || {};
-    for (const name of SETTINGS) {
+    for (const name of SETTINGS.concat(ADVANCED_SETTINGS)) {
       const input = document.querySelector(`[data-field="${name}"]`);
       if (input && defaults[name] !== undefined && defaults[name] !== null) {
         input.placeholder = String(defaults[name]);
@@ -298,34 +431,105 @@
     return id;
   }
 
+  class FormError extends Error {}
+
+  // A number field's value: a number, the text for the server to name when it
+  // is not one, or undefined when blank.
+  function readNumber(input) {
+    const text = input.value.trim();
+    if (text !== "") {
+      const number = Number(text);
+      return Number.isFinite(number) ? number : text;
+    }
+    if (input.validity && input.validity.badInput) {
+      // A number field holding text reads as "": send it for the server to name.
+      return "not a number";
+    }
+
+    return undefined;
+  }
+
+  /* "input=-1,224,224,3" lines (or ";"-separated) into {"input": [-1, 224, 224, 3]}.
+   * The name ends at the last "=", since tensor names may hold ":" but no "=". */
+  function parseInputShapes(text) {
+    const shapes = {};
+    const entries = text
+      .split(/[\n;]/)
+      .map((entry) => entry.trim())
+      .filter(Boolean);
+    for (const entry of entries) {
+      const cut = entry.lastIndexOf("=");
+      const name = cut > 0 ? entry.slice(0, cut).trim() : "";
+      const sizes = cut > 0 ? entry.slice(cut + 1).split(/[,x×\s]+/).filter(Boolean) : [];
+      const shape = sizes.map((size) => (/^-?\d+$/.test(size) ? Number(size) : NaN));
+      if (!name || shape.length === 0 || shape.some((size) => !(size >= 1 || size === -1))) {
+        throw new FormError(
+          `input_shapes: '${entry}' is not NAME=D,D,… with sizes of at least 1, ` +
+            "or -1 for the batch dimension; e.g. input=-1,224,224,3.",
+        );
+      }
+      shapes[name] = shape;
+    }
+
+    return shapes;
+  }
+
+  function readModel(key, short) {
+    const model = {
+      precision: $(`f-${short}-precision`).value.trim(),
+      path: $(`f-${short}-path`).value.trim(),
+      mode: $(`f-${short}-accuracy`).checked ? ["performance", "accuracy"] : ["performance"],
+    };
+    const framework = $(`f-${short}-framework`).value;
+    if (framework) {
+      model.framework = framework;
+    }
+    const signature = $(`f-${short}-signature`).value.trim();
+    if (signature) {
+      model.signature = signature;
+    }
+
+    return model;
+  }
+
+  function wantsAccuracy() {
+    return $("f-input-accuracy").checked || $("f-optimized-accuracy").checked;
+  }
+
   function readForm() {
     const body = {
       id: $("f-id").value.trim(),
-      input_model: {
-        precision: $("f-input-precision").value.trim(),
-        path: $("f-input-path").value.trim(),
-        mode: ["performance"],
-      },
-      optimized_model: {
-        precision: $("f-optimized-precision").value.trim(),
-        path: $("f-optimized-path").value.trim(),
-        mode: ["performance"],
-      },
+      input_model: readModel("input_model", "input"),
+      optimized_model: readModel("optimized_model", "optimized"),
     };
 
-    for (const name of SETTINGS) {
-      const input = document.querySelector(`[data-field="${name}"]`);
-      const text = input.value.trim();
-      if (text !== "") {
-        const number = Number(text);
-        body[name] = Number.isFinite(number) ? number : text;
-      } else if (input.validity && input.validity.badInput) {
-        // A number field holding text reads as "": send it for the server to name.
-        body[name] = "not a number";
+    for (const name of SETTINGS.concat(ADVANCED_SETTINGS)) {
+      const value = readNumber(document.querySelector(`[data-field="${name}"]`));
+      if (value !== undefined) {
+        body[name] = value;
+      }
+    }
+
+    const shapes = parseInputShapes($("f-input-shapes").value);
+    if (Object.keys(shapes).length) {
+      body.input_shapes = shapes;
+    }
+
+    // Without a path the server says that accuracy needs a dataset.
+    const dataset = $("f-dataset").value.trim();
+    if (wantsAccuracy() && dataset) {
+      body.dataset = { path: dataset };
+      const topk = readNumber($("f-topk"));
+      if (topk !== undefined) {
+        body.metric = { topk };
       }
     }
 
     return body;
+  }
+
+  function showAccuracyFields() {
+    $("accuracy-fields").hidden = !wantsAccuracy();
   }
 
   function clearErrors() {
@@ -384,10 +588,15 @@
     holder.id = errorId;
     holder.textContent = message;
     holder.hidden = false;
+    // An error about an advanced setting must not hide in a closed disclosure.
+    const disclosure = holder.closest("details");
+    if (disclosure) {
+      disclosure.open = true;
+    }
 
     const input =
       document.querySelector(`[data-field="${field}"]`) ||
-      document.querySelector(`[data-field="${field}.path"]`);
+      document.querySelector(`[data-field^="${field}."]`);
     if (input) {
       input.setAttribute("aria-invalid", "true");
       const described = input.getAttribute("aria-describedby");
@@ -408,7 +617,16 @@
   async function submitBenchmark(event) {
     event.preventDefault();
     clearErrors();
-    const body = readForm();
+    let body;
+    try {
+      body = readForm();
+    } catch (error) {
+      if (!(error instanceof FormError)) {
+        throw error;
+      }
+      showError(error.message);
+      return;
+    }
     const button = $("submit-button");
     button.disabled = true;
     $("form-status").textContent = "Sending…";
@@ -449,19 +667,66 @@
     return match ? { done: Number(match[1]), total: Number(match[2]) } : null;
   }
 
-  function stepsOf(run) {
+  function modesByModel(run) {
     const details = run.execution_details || {};
     const request = run.request || {};
-    const steps = [];
-    for (const model of MODELS) {
-      const done = details[`${model.key}_benchmark`] || {};
+
+    return MODELS.map((model) => {
       const modes = new Set(modesOf(request[model.key]));
-      for (const mode of Object.keys(done)) {
+      for (const mode of Object.keys(details[`${model.key}_benchmark`] || {})) {
         modes.add(mode);
       }
-      for (const mode of modes) {
-        steps.push({ model, mode, details: done[mode] || null });
+      return { model, modes };
+    });
+  }
+
+  // Rounds asked for; when the request is not known yet, read from the progress.
+  function roundsOf(run, plan) {
+    const asked = run.request && run.request.rounds;
+    if (Number.isInteger(asked) && asked >= 1) {
+      return asked;
+    }
+    const progress = parseProgress(run.progress);
+    const performance = plan.filter((entry) => entry.modes.has("performance")).length;
+    const accuracy = plan.filter((entry) => entry.modes.has("accuracy")).length;
+    if (progress && performance) {
+      return Math.max(1, Math.round((progress.total - accuracy) / performance));
+    }
+
+    return Math.max(1, Array.isArray(run.rounds) ? run.rounds.length : 1);
+  }
+
+  /* The steps in the server's order: every round of performance, the two
+   * models taking turns, then accuracy. The details of a mode hold its last
+   * round only; earlier rounds are known by their throughputs in run.rounds. */
+  function stepsOf(run) {
+    const details = run.execution_details || {};
+    const plan = modesByModel(run);
+    const rounds = roundsOf(run, plan);
+    const steps = [];
+    for (let round = 1; round <= rounds; round += 1) {
+      for (const { model, modes } of plan) {
+        if (modes.has("performance")) {
+          steps.push({ model, mode: "performance", round, rounds });
+        }
       }
+    }
+    for (const { model, modes } of plan) {
+      for (const mode of modes) {
+        if (mode !== "performance") {
+          steps.push({ model, mode, round: 1, rounds: 1 });
+        }
+      }
+    }
+
+    for (const step of steps) {
+      const found = (details[`${step.model.key}_benchmark`] || {})[step.mode] || null;
+      const round = found && isNumber(found.round) ? found.round : step.rounds;
+      step.details = found && round === step.round ? found : null;
+      const earlier = (run.rounds || []).find((entry) => entry.round === step.round);
+      step.throughput = step.details
+        ? step.details.throughput
+        : earlier && earlier[`perf_throughput_${step.model.key}`];
     }
 
     return steps;
@@ -542,6 +807,7 @@
     renderFailure(run);
     renderResults(run);
     renderRunFacts(run);
+    renderReproduce(run);
 
     const config = run.config_yaml;
     $("run-config").hidden = !config;
@@ -597,6 +863,8 @@
     $("run-times").textContent = times.join(" · ");
   }
 
+  /* ----- steps ----------------------------------------------------------- */
+
   function renderProgress(run) {
     const steps = stepsOf(run);
     const progress = parseProgress(run.progress);
@@ -615,22 +883,64 @@
       text = "loading…";
     }
     $("run-progress-text").textContent = text;
+    renderStepsSummary(run, steps, doneCount);
 
+    // Keep the <details> a reader opened open across re-renders.
     const list = $("run-steps");
+    const opened = new Set(
+      [...list.querySelectorAll("details[open]")].map((node) => node.dataset.key),
+    );
     list.replaceChildren();
+    list.classList.toggle("steps-long", steps.length > STEPS_BEFORE_SCROLL);
     let pendingSeen = false;
-    for (const step of steps) {
+    let current = null;
+    steps.forEach((step, index) => {
       let stepState = "pending";
-      if (step.details) {
-        stepState = step.details.error ? "failed" : "done";
+      if (step.details && step.details.error) {
+        stepState = "failed";
+      } else if (index < doneCount) {
+        stepState = "done";
       } else if (!pendingSeen) {
         pendingSeen = true;
         stepState = firstPendingState(run, steps);
       } else if (TERMINAL.has(run.status)) {
         stepState = "skipped";
       }
-      list.append(renderStep(step, stepState));
+      const item = renderStep(step, stepState, opened);
+      if (stepState === "running") {
+        current = item;
+      }
+      list.append(item);
+    });
+    followRunningStep(list, current);
+  }
+
+  /* The steps show while a run goes on or when it failed; a run that succeeded
+   * folds them away under its results, until the reader opens them. */
+  function renderStepsSummary(run, steps, doneCount) {
+    const block = $("run-steps-block");
+    const key = `${run.id}:${run.status === "success"}`;
+    if (key !== state.stepsKey) {
+      state.stepsKey = key;
+      block.open = run.status !== "success";
     }
+    const failed = steps.filter((step) => step.details && step.details.error).length;
+    let summary = `Steps: ${Math.min(doneCount, steps.length)} of ${steps.length} done`;
+    if (failed) {
+      summary += `, ${failed} failed`;
+    }
+    $("run-steps-summary").textContent = summary;
+  }
+
+  // In a long list, bring the running step into the list's view once it moves.
+  function followRunningStep(list, item) {
+    const key = item ? item.dataset.key : null;
+    if (!item || key === state.runningStep || !list.classList.contains("steps-long")) {
+      state.runningStep = key;
+      return;
+    }
+    state.runningStep = key;
+    list.scrollTop = item.offsetTop - list.offsetTop - list.clientHeight / 3;
   }
 
   function firstPendingState(run, steps) {
@@ -658,79 +968,171 @@
     skipped: "not run",
   };
 
-  function renderStep(step, stepState) {
+  function stepName(step) {
+    let name = `${step.model.label} · ${step.mode}`;
+    if (step.mode === "performance" && step.rounds > 1) {
+      name += ` · round ${step.round}/${step.rounds}`;
+    }
+
+    return name;
+  }
+
+  function stepResult(step) {
+    const details = step.details || {};
+    if (step.mode === "accuracy" && isNumber(details.accuracy)) {
+      let result = `${formatPercent(details.accuracy, 2)} ${formatMetric(details.metric)}`;
+      if (isNumber(details.samples)) {
+        result += ` · ${details.hits ?? "?"} of ${details.samples} samples`;
+      }
+      return result.trim();
+    }
+    if (!isNumber(step.throughput)) {
+      return null;
+    }
+    let result = `${formatNumber(step.throughput)} samples/s`;
+    if (isNumber(details.latency_ms)) {
+      result += ` · ${formatNumber(details.latency_ms)} ms`;
+    }
+
+    return result;
+  }
+
+  function renderStep(step, stepState, opened) {
     const item = element("li", "step");
     item.dataset.state = stepState;
+    item.dataset.key = `${step.model.key}-${step.mode}-${step.round}`;
 
     const line = element("div", "step-line");
     line.append(
       element("span", "step-icon", STEP_ICONS[stepState] || ""),
-      element("span", "step-name", `${step.model.label} · ${step.mode}`),
+      element("span", "step-name", stepName(step)),
     );
     const details = step.details || {};
-    if (details.precision) {
-      line.append(element("span", "muted", details.precision));
+    const precision = details.precision || modelOf(state.view, step.model.key).precision;
+    if (precision) {
+      line.append(element("span", "muted", precision));
     }
-    if (typeof details.throughput === "number") {
-      let result = `${formatNumber(details.throughput)} samples/s`;
-      if (typeof details.latency_ms === "number") {
-        result += ` · ${formatNumber(details.latency_ms)} ms`;
-      }
+    const result = stepResult(step);
+    if (result) {
       line.append(element("span", "step-result", result));
+    }
+    if (details.verdict && details.verdict.valid === false) {
+      const mark = element("span", "chip chip-invalid", "invalid");
+      mark.title = (details.verdict.reasons || []).join("\n");
+      line.append(mark);
     }
     line.append(element("span", "step-state", STEP_LABELS[stepState]));
     item.append(line);
 
-    if (details.command) {
-      item.append(expander("Command", element("pre", "code-block", details.command)));
+    // The run's own message already says what the first failure was.
+    if (details.error && details.error !== state.view.message) {
+      item.append(element("p", "step-error", details.error));
+    }
+    const more = [];
+    const command = details.rerun_command || details.command;
+    if (command) {
+      more.push(["Command", () => commandBlock(command)]);
     }
     if (Array.isArray(details.instance_results) && details.instance_results.length) {
-      item.append(expander("Instances", instanceTable(details.instance_results)));
+      more.push(["Instances", () => instanceTable(details.instance_results)]);
+    }
+    if (details.log_tail) {
+      more.push(["Worker log", () => element("pre", "code-block", cleanLog(details.log_tail))]);
+    }
+    for (const [title, build] of more) {
+      const key = `${item.dataset.key}-${title}`;
+      item.append(expander(title, build(), key, opened.has(key)));
     }
 
     return item;
   }
 
-  function expander(title, content) {
+  function expander(title, content, key, open) {
     const details = element("details", "step-more");
+    details.dataset.key = key || title;
+    details.open = Boolean(open);
     details.append(element("summary", null, title), content);
 
     return details;
   }
 
-  function instanceTable(results) {
-    const table = element("table", "instances-table");
-    const head = element("tr");
-    for (const title of ["Instance", "Cores", "Throughput", "Latency mean", "p50", "p90", "p99"]) {
-      const cell = element(
-        "th",
-        title === "Instance" || title === "Cores" ? null : "number",
-        title,
-      );
-      cell.scope = "col";
-      head.append(cell);
+  function cleanLog(text) {
+    return String(text || "").replace(ANSI_ESCAPES, "");
+  }
+
+  // A command in a code block, with a button that copies it.
+  function commandBlock(command) {
+    const block = element("div", "command");
+    const code = element("pre", "code-block", command);
+    const button = element("button", "button button-ghost button-small copy-button", "Copy");
+    button.type = "button";
+    button.addEventListener("click", () => copyText(command, code, button));
+    block.append(code, button);
+
+    return block;
+  }
+
+  async function copyText(text, code, button) {
+    try {
+      await navigator.clipboard.writeText(text);
+      button.textContent = "Copied";
+    } catch (error) {
+      // No clipboard (an insecure origin, say): select it for Ctrl+C instead.
+      window.getSelection().selectAllChildren(code);
+      button.textContent = "Selected: press Ctrl+C";
     }
-    const thead = element("thead");
-    thead.append(head);
-    const tbody = element("tbody");
-    results.forEach((result, index) => {
+    window.setTimeout(() => {
+      button.textContent = "Copy";
+    }, 2000);
+  }
+
+  function describeInputs(inputs) {
+    if (!inputs || typeof inputs !== "object") {
+      return "—";
+    }
+
+    return Object.entries(inputs)
+      .map(([name, spec]) => {
+        const shape = formatShape(spec.shape).replace(/,/g, "×");
+        return `${name} ${shape} ${spec.dtype || ""}`.trim();
+      })
+      .join("; ");
+  }
+
+  function instanceTable(results) {
+    const headers = [
+      ["Instance"],
+      ["Cores"],
+      ["Threads", "number"],
+      ["Throughput", "number"],
+      ["Latency mean", "number"],
+      ["p50", "number"],
+      ["p90", "number"],
+      ["p99", "number"],
+      ["Inputs fed"],
+    ];
+    const rows = results.map((result, index) => {
       const latency = result.latency_ms || {};
-      const ms = (value) => (typeof value === "number" ? `${formatNumber(value)} ms` : "—");
-      const row = element("tr");
-      row.append(
-        element("td", null, String(index)),
-        element("td", null, Array.isArray(result.affinity) ? result.affinity.join(", ") : "—"),
-        element("td", "number", `${formatNumber(result.throughput)} samples/s`),
-        element("td", "number", ms(latency.mean)),
-        element("td", "number", ms(latency.p50)),
-        element("td", "number", ms(latency.p90)),
-        element("td", "number", ms(latency.p99)),
-      );
-      tbody.append(row);
+      let threads = "—";
+      if (isNumber(result.intra_op_threads)) {
+        threads = `${result.intra_op_threads} + ${result.inter_op_threads ?? "?"}`;
+      }
+      return [
+        [String(index)],
+        [Array.isArray(result.affinity) ? result.affinity.join(", ") : "—"],
+        [threads, "number"],
+        [`${formatNumber(result.throughput)} samples/s`, "number"],
+        [formatMs(latency.mean), "number"],
+        [formatMs(latency.p50), "number"],
+        [formatMs(latency.p90), "number"],
+        [formatMs(latency.p99), "number"],
+        [describeInputs(result.inputs), "inputs"],
+      ];
     });
-    table.append(thead, tbody);
-    const wrapper = element("div", "table-scroll");
-    wrapper.append(table);
+    const wrapper = table("instances-table", "Each instance of the step", headers, rows);
+    wrapper.append(
+      element("p", "hint", "Threads: intra-op + inter-op. Latency per batch, in ms."),
+    );
 
     return wrapper;
   }
@@ -747,51 +1149,478 @@
     }
     $("run-message").textContent = message;
 
-    const log = run.log_tail || "";
+    const log = cleanLog(run.log_tail);
     $("run-log-block").hidden = !log;
     $("run-log").textContent = log;
   }
 
+  /* ----- results --------------------------------------------------------- */
+
+  function hasAccuracy(run) {
+    return MODELS.some((model) => isNumber(run[`acc_${model.key}`]));
+  }
+
+  function statisticsOf(run, key) {
+    return (run.statistics && run.statistics[key]) || null;
+  }
+
   function renderResults(run) {
-    const hasInput = typeof run.perf_throughput_input_model === "number";
-    const hasOptimized = typeof run.perf_throughput_optimized_model === "number";
-    $("run-results").hidden = !(hasInput || hasOptimized);
-    if (!(hasInput || hasOptimized)) {
+    const hasThroughput = MODELS.some((model) => isNumber(run[`perf_throughput_${model.key}`]));
+    const shown = hasThroughput || hasAccuracy(run);
+    $("run-results").hidden = !shown;
+    if (!shown) {
       destroyCharts();
       return;
     }
 
-    const ratio = speedupOf(run);
-    $("run-speedup-block").hidden = ratio === null;
-    if (ratio !== null) {
-      $("run-speedup").textContent = formatSpeedup(ratio);
-      $("run-speedup-block").dataset.slower = String(ratio < 1);
+    const valid = renderVerdict(run);
+    $("run-results").dataset.valid = valid === null ? "" : String(valid);
+    renderSpeedup(run);
+    renderAccuracy(run);
+    renderRounds(run);
+    renderResultsTable(run);
+    $("charts").hidden = !hasThroughput;
+    if (hasThroughput) {
+      renderCharts(run);
+    } else {
+      destroyCharts();
+    }
+    renderStatistics(run);
+  }
+
+  /* "input_model round 2: CPU 1 was busy" → ["Input model, round 2", "CPU 1 was busy"].
+   * A failed step's message is told in full above: here it is cut short. */
+  function splitReason(reason) {
+    const failed = /^a step failed: (.*)$/s.exec(reason);
+    if (failed) {
+      const text = failed[1].replace(/\s+/g, " ");
+      const short = text.length > REASON_CHARS ? `${text.slice(0, REASON_CHARS)}…` : text;
+      return ["Failed steps", short];
+    }
+    const match = /^(input_model|optimized_model) round (\d+): (.*)$/s.exec(reason);
+    if (!match) {
+      return ["", reason];
+    }
+    const model = MODELS.find((entry) => entry.key === match[1]);
+
+    return [`${model.label}, round ${match[2]}`, match[3]];
+  }
+
+  function reasonGroups(reasons) {
+    const groups = new Map();
+    for (const reason of reasons) {
+      const [label, text] = splitReason(String(reason));
+      if (!groups.has(label)) {
+        groups.set(label, []);
+      }
+      groups.get(label).push(text);
     }
 
-    const body = $("results-body");
-    body.replaceChildren();
-    for (const model of MODELS) {
-      const info = modelOf(run, model.key);
-      const row = element("tr");
-      const name = element("td");
-      const swatch = element("span", "swatch");
-      if (model.key === "optimized_model") {
-        swatch.classList.add("swatch-optimized");
+    return [...groups.entries()];
+  }
+
+  function reasonItem(label, texts) {
+    const item = element("li", "verdict-reason");
+    if (label) {
+      item.append(element("strong", "verdict-reason-label", label));
+    }
+    const list = element("ul");
+    for (const text of texts) {
+      list.append(element("li", null, text));
+    }
+    item.append(list);
+
+    return item;
+  }
+
+  // Show the run's verdict; return whether it is valid, null when there is none.
+  function renderVerdict(run) {
+    const verdict = run.verdict;
+    const block = $("run-verdict");
+    if (!verdict || typeof verdict.valid !== "boolean") {
+      block.hidden = true;
+      return null;
+    }
+
+    const soFar = !TERMINAL.has(run.status);
+    block.hidden = false;
+    block.dataset.valid = String(verdict.valid);
+    $("run-verdict-badge").textContent = verdict.valid ? "✓ valid" : "⚠ invalid";
+    const reasons = Array.isArray(verdict.reasons) ? verdict.reasons : [];
+    if (verdict.valid) {
+      $("run-verdict-title").textContent = soFar ? "Valid so far" : "The measurement is valid";
+      $("run-verdict-note").textContent =
+        "The instances measured together, met their stop rule, ran steadily, " +
+        "on cores that nothing else was using.";
+    } else {
+      $("run-verdict-title").textContent = soFar
+        ? "Invalid so far: do not trust these numbers yet"
+        : "The measurement is invalid: do not trust these numbers";
+      const count = reasons.length === 1 ? "One reason" : `${reasons.length} reasons`;
+      $("run-verdict-note").textContent =
+        `They are shown as measured, marked invalid. ${count}; fix them and run again:`;
+    }
+
+    const list = $("run-verdict-reasons");
+    list.replaceChildren();
+    const groups = reasonGroups(reasons);
+    groups.slice(0, VERDICT_GROUPS_SHOWN).forEach(([label, texts]) => {
+      list.append(reasonItem(label, texts));
+    });
+    const rest = groups.slice(VERDICT_GROUPS_SHOWN);
+    if (rest.length) {
+      const more = element("details", "verdict-more");
+      const count = rest.reduce((sum, [, texts]) => sum + texts.length, 0);
+      more.append(element("summary", null, `${count} more ${count === 1 ? "reason" : "reasons"}`));
+      const moreList = element("ul", "verdict-reasons");
+      rest.forEach(([label, texts]) => moreList.append(reasonItem(label, texts)));
+      more.append(moreList);
+      const item = element("li", "verdict-reason");
+      item.append(more);
+      list.append(item);
+    }
+
+    return verdict.valid;
+  }
+
+  function renderSpeedup(run) {
+    const ratio = speedupOf(run);
+    $("run-speedup-block").hidden = ratio === null;
+    if (ratio === null) {
+      return;
+    }
+    $("run-speedup").textContent = formatSpeedup(ratio);
+    $("run-speedup-block").dataset.slower = String(ratio < 1);
+
+    const rounds = Array.isArray(run.rounds) ? run.rounds.length : 0;
+    const interval = Array.isArray(run.speedup_ci95) ? run.speedup_ci95 : null;
+    const running = !TERMINAL.has(run.status);
+    let intervalText = "";
+    let note = "";
+    if (interval && isNumber(interval[0]) && isNumber(interval[1])) {
+      const [low, high] = interval;
+      intervalText =
+        `95% interval ${formatRatio(low)} – ${formatRatio(high)}, ` +
+        `geometric mean of ${rounds} rounds${running ? " so far" : ""}`;
+      if (low <= 1 && high >= 1) {
+        note = "The interval holds 1.00x: these rounds cannot tell the two models apart.";
+      } else if (low > 1) {
+        note = "The whole interval is above 1.00x: the optimized model is faster.";
+      } else {
+        note = "The whole interval is below 1.00x: the optimized model is slower.";
       }
-      name.append(swatch, element("span", "model-name", model.label));
-      const path = element("span", "model-path", baseName(info.path));
-      path.title = info.path;
-      name.append(path);
+    } else if (rounds === 1 && !running) {
+      intervalText = "One round: no interval.";
+      note = "Set Rounds to 3 or more under Advanced to get a 95% interval.";
+    } else if (running && run.request && run.request.rounds > 1) {
+      intervalText = "The interval comes once two rounds are done.";
+    }
+    $("run-speedup-interval").textContent = intervalText;
+    $("run-speedup-interval").hidden = !intervalText;
+    $("run-speedup-note").textContent = note;
+    $("run-speedup-note").hidden = !note;
+  }
+
+  function accuracyMetric(run) {
+    for (const model of MODELS) {
+      const details = (run.execution_details || {})[`${model.key}_benchmark`] || {};
+      if (details.accuracy && details.accuracy.metric) {
+        return formatMetric(details.accuracy.metric);
+      }
+    }
+    const topk = run.request && run.request.metric && run.request.metric.topk;
+
+    return topk ? `top-${topk}` : "";
+  }
+
+  function renderAccuracy(run) {
+    const shown = hasAccuracy(run);
+    $("run-accuracy-block").hidden = !shown;
+    if (!shown) {
+      return;
+    }
+    const before = run.acc_input_model;
+    const after = run.acc_optimized_model;
+    $("run-accuracy-metric").textContent = accuracyMetric(run);
+    if (isNumber(before) && isNumber(after)) {
+      $("run-accuracy").textContent = `${formatPercent(before, 2)} → ${formatPercent(after, 2)}`;
+    } else {
+      const model = isNumber(before) ? "input model" : "optimized model";
+      $("run-accuracy").textContent = `${formatPercent(isNumber(before) ? before : after, 2)}`;
+      $("run-accuracy-drop").textContent = `of the ${model} only`;
+      return;
+    }
+
+    const drop = run.accuracy_drop;
+    const relative = run.accuracy_drop_relative;
+    let text = "no drop";
+    if (isNumber(drop) && drop !== 0) {
+      text = `${drop > 0 ? "drop" : "gain"} of ${Math.abs(drop * 100).toFixed(2)} points`;
+      if (isNumber(relative)) {
+        text += ` (${Math.abs(relative * 100).toFixed(2)}% relative)`;
+      }
+    }
+    $("run-accuracy-drop").textContent = text;
+    $("run-accuracy-block").dataset.drop = String(isNumber(drop) && drop > 0);
+  }
+
+  function renderRounds(run) {
+    const rounds = Array.isArray(run.rounds) ? run.rounds : [];
+    const asked = (run.request && run.request.rounds) || rounds.length;
+    $("run-rounds-block").hidden = !(rounds.length && asked > 1);
+    const body = $("rounds-body");
+    body.replaceChildren();
+    for (const entry of rounds) {
+      const row = element("tr");
+      const round = element("th", null, String(entry.round));
+      round.scope = "row";
+      const speedup = element("td", "number", formatRatio(entry.speedup));
+      speedup.dataset.slower = String(isNumber(entry.speedup) && entry.speedup < 1);
       row.append(
-        name,
-        element("td", null, info.precision || "—"),
-        element("td", "number", formatNumber(run[`perf_throughput_${model.key}`])),
-        element("td", "number", formatNumber(run[`perf_latency_${model.key}`])),
+        round,
+        element("td", "number", formatNumber(entry.perf_throughput_input_model)),
+        element("td", "number", formatNumber(entry.perf_throughput_optimized_model)),
+        speedup,
       );
       body.append(row);
     }
+  }
 
-    renderCharts(run);
+  function modelCell(run, model) {
+    const info = modelOf(run, model.key);
+    const cell = element("td");
+    const swatch = element("span", "swatch");
+    if (model.key === "optimized_model") {
+      swatch.classList.add("swatch-optimized");
+    }
+    cell.append(swatch, element("span", "model-name", model.label));
+    const path = element("span", "model-path", baseName(info.path));
+    path.title = info.path;
+    cell.append(path);
+
+    return cell;
+  }
+
+  const RESULT_LABELS = [
+    "Model",
+    "Precision",
+    "Throughput, samples/s",
+    "Latency mean, ms/batch",
+    "Latency p50, ms",
+    "Latency p99, ms",
+    "Accuracy",
+  ];
+
+  function renderResultsTable(run) {
+    const withAccuracy = hasAccuracy(run);
+    $("results-accuracy-head").hidden = !withAccuracy;
+    const body = $("results-body");
+    body.replaceChildren();
+    for (const model of MODELS) {
+      const latency = (statisticsOf(run, model.key) || {}).latency_ms_per_batch || {};
+      const mean = isNumber(run[`perf_latency_${model.key}`])
+        ? run[`perf_latency_${model.key}`]
+        : latency.mean;
+      const row = element("tr");
+      const cells = [
+        modelCell(run, model),
+        element("td", null, modelOf(run, model.key).precision || "—"),
+        element("td", "number", formatNumber(run[`perf_throughput_${model.key}`])),
+        element("td", "number", formatNumber(mean)),
+        element("td", "number", formatNumber(latency.p50)),
+        element("td", "number", formatNumber(latency.p99)),
+      ];
+      if (withAccuracy) {
+        const accuracy = formatPercent(run[`acc_${model.key}`], 2);
+        cells.push(element("td", "number accuracy-cell", accuracy));
+      }
+      // Narrow screens show each row as a card that labels its own cells.
+      cells.forEach((cell, index) => {
+        cell.dataset.label = RESULT_LABELS[index];
+      });
+      row.append(...cells);
+      body.append(row);
+    }
+
+    const rounds = Array.isArray(run.rounds) ? run.rounds.length : 0;
+    const note = $("results-note");
+    note.hidden = rounds < 2;
+    note.textContent =
+      rounds < 2
+        ? ""
+        : `Throughput: the median of ${rounds} rounds. Latency and the statistics below: ` +
+          "the last round.";
+  }
+
+  /* ----- statistics per model -------------------------------------------- */
+
+  function renderStatistics(run) {
+    const cards = $("statistics-cards");
+    cards.replaceChildren();
+    const present = MODELS.filter((model) => statisticsOf(run, model.key));
+    $("run-statistics").hidden = present.length === 0;
+    if (present.length === 0) {
+      return;
+    }
+
+    const instances = Math.max(
+      ...present.map((model) => (statisticsOf(run, model.key).instance_throughputs || []).length),
+    );
+    for (const model of present) {
+      cards.append(statisticsCard(run, model, instances));
+    }
+
+    const rounds = Array.isArray(run.rounds) ? run.rounds.length : 0;
+    $("statistics-note").hidden = rounds < 2;
+    $("statistics-note").textContent =
+      rounds < 2 ? "" : `Figures of round ${rounds}, the last of ${rounds}.`;
+  }
+
+  function statisticsCard(run, model, instances) {
+    const figures = statisticsOf(run, model.key);
+    const card = element("article", "stats-card");
+    const verdict = figures.verdict;
+    card.dataset.valid = verdict && typeof verdict.valid === "boolean" ? String(verdict.valid) : "";
+
+    const head = element("header", "stats-head");
+    const swatch = element("span", "swatch");
+    if (model.key === "optimized_model") {
+      swatch.classList.add("swatch-optimized");
+    }
+    const title = element("h4", "stats-title");
+    title.append(swatch, model.label);
+    head.append(title);
+    const precision = modelOf(run, model.key).precision;
+    if (precision) {
+      head.append(element("span", "chip", precision));
+    }
+    if (verdict && typeof verdict.valid === "boolean") {
+      const chip = element(
+        "span",
+        `chip ${verdict.valid ? "chip-valid" : "chip-invalid"}`,
+        verdict.valid ? "valid" : "invalid",
+      );
+      chip.title = (verdict.reasons || []).join("\n");
+      head.append(chip);
+    }
+    card.append(head);
+
+    card.append(factList(statisticsFacts(figures, instances)));
+    card.append(latencyTable(run, figures));
+
+    return card;
+  }
+
+  function statisticsFacts(figures, instances) {
+    const unit = figures.throughput_unit || "samples/s";
+    const window = figures.window || {};
+    const memory = figures.peak_rss_bytes || {};
+    const perInstance = Array.isArray(memory.per_instance) ? memory.per_instance : [];
+    const stoppedBy = [...new Set(figures.stopped_by || [])].map(
+      (reason) => STOPPED_BY[reason] || reason,
+    );
+    let measured = null;
+    if (isNumber(figures.iterations)) {
+      measured = `${formatCount(figures.iterations)} iterations`;
+      if (isNumber(window.length_s)) {
+        measured += ` in ${formatSeconds(window.length_s)}`;
+      }
+    }
+    const facts = [
+      [
+        "Throughput",
+        isNumber(figures.throughput) ? `${formatNumber(figures.throughput)} ${unit}` : "—",
+      ],
+    ];
+    if (instances > 1) {
+      const rates = (figures.instance_throughputs || []).map(formatNumber);
+      facts.push(["Per instance", rates.length ? `${rates.join(" + ")} ${unit}` : "—"]);
+      facts.push([
+        "Imbalance",
+        isNumber(figures.imbalance)
+          ? `${formatPercent(figures.imbalance)} between the slowest and the fastest`
+          : "—",
+      ]);
+    }
+    facts.push(
+      ["Measured", measured || "—"],
+      [
+        "Overlap",
+        isNumber(window.overlap)
+          ? `${formatPercent(window.overlap)} of the run, by all instances at once`
+          : "—",
+      ],
+      [
+        "Stopped by",
+        stoppedBy.length
+          ? `${stoppedBy.join(", ")}${figures.rule_met === false ? " (rule not met)" : ""}`
+          : "—",
+      ],
+      ["First inference", formatMs(figures.first_inference_ms)],
+      ["Model load", formatMs(figures.load_ms)],
+      [
+        "Peak memory",
+        perInstance.length > 1
+          ? `${formatBytes(memory.total)} in all; ` +
+              `${perInstance.map(formatBytes).join(", ")} per instance`
+          : `${formatBytes(memory.total)} (one instance)`,
+      ],
+    );
+
+    return facts;
+  }
+
+  function latencyTable(run, figures) {
+    const perBatch = figures.latency_ms_per_batch || {};
+    const perSample = figures.latency_ms_per_sample || {};
+    const batch = (run.request && run.request.batch_size) || null;
+    const twoColumns = batch !== 1;
+    const headers = [
+      ["Latency"],
+      [twoColumns ? "per batch, ms" : "per batch = per sample, ms", "number"],
+    ];
+    if (twoColumns) {
+      headers.push(["per sample, ms", "number"]);
+    }
+    const rows = PERCENTILE_ROWS.map((name) => {
+      const row = [[name], [formatNumber(perBatch[name]), "number"]];
+      if (twoColumns) {
+        row.push([formatNumber(perSample[name]), "number"]);
+      }
+      return row;
+    });
+    const wrapper = table("latency-table", "Latency statistics", headers, rows);
+    if (figures.latency_exact === false) {
+      wrapper.append(
+        element(
+          "p",
+          "hint",
+          "Percentiles pooled from the instances' own summaries of a thinned timeline: " +
+            "close, not exact.",
+        ),
+      );
+    }
+
+    return wrapper;
+  }
+
+  /* ----- settings, machine and how to re-run ----------------------------- */
+
+  function frameworkFact(request) {
+    const describe = (model) => {
+      if (!model || !model.framework) {
+        return null;
+      }
+      const format = model.model_format ? ` (${model.model_format.replace(/_/g, " ")})` : "";
+      return `${model.framework}${format}`;
+    };
+    const input = describe(request.input_model);
+    const optimized = describe(request.optimized_model);
+    if (!input && !optimized) {
+      return null;
+    }
+
+    return input === optimized ? input : `${input || "?"} → ${optimized || "?"}`;
   }
 
   function renderRunFacts(run) {
@@ -812,15 +1641,81 @@
       ["Cores per instance", pick("cores_per_instance")],
       ["Batch size", pick("batch_size")],
       ["Warmup", pick("warmup")],
-      ["Iterations", pick("iterations")],
+      ["Iterations", request.iterations === null && request.duration ? "—" : pick("iterations")],
+      ["Duration", formatSeconds(request.duration)],
+      ["Warmup duration", formatSeconds(request.warmup_duration)],
+      ["Max duration", formatSeconds(request.max_duration)],
+      ["Rounds", request.rounds],
     ];
-    if (details.framework) {
-      facts.push(["Framework", details.framework]);
+    const shapes = request.input_shapes || {};
+    if (Object.keys(shapes).length) {
+      facts.push([
+        "Input shapes",
+        Object.entries(shapes)
+          .map(([name, shape]) => `${name}=${formatShape(shape)}`)
+          .join("; "),
+      ]);
+    }
+    if (request.dataset && request.dataset.path) {
+      facts.push(["Dataset", request.dataset.path]);
+      facts.push(["Accuracy metric", accuracyMetric(run)]);
+    }
+    facts.push(["Framework", frameworkFact(request) || details.framework]);
+    for (const model of MODELS) {
+      const signature = request[model.key] && request[model.key].signature;
+      if (signature) {
+        facts.push([`${model.label} signature`, signature]);
+      }
     }
     fillFacts($("run-settings"), facts);
-    fillFacts($("run-machine"), state.systemInfo ? machineFacts(state.systemInfo) : []);
+
+    const environment = run.environment;
+    const note = $("run-machine-note");
+    if (environment) {
+      fillFacts($("run-machine"), environmentFacts(environment));
+      note.hidden = true;
+    } else {
+      fillFacts($("run-machine"), state.systemInfo ? machineFacts(state.systemInfo) : []);
+      note.hidden = !TERMINAL.has(run.status) || !state.systemInfo;
+      note.textContent = "This server's machine now: the run recorded none of its own.";
+    }
   }
 
+  function renderReproduce(run) {
+    const environment = run.environment || {};
+    // Two steps of one command (the same model twice, say) share one entry.
+    const labels = new Map();
+    for (const step of stepsOf(run)) {
+      const command = step.details && (step.details.rerun_command || step.details.command);
+      if (command) {
+        const name = `${step.model.label} · ${step.mode}`;
+        labels.set(command, (labels.get(command) || []).concat(name));
+      }
+    }
+    const commands = [...labels].map(([command, names]) => [names.join(", "), command]);
+    $("run-reproduce").hidden = !(run.environment || commands.length);
+
+    const variables = Object.entries(environment.variables || {});
+    const facts = environmentFacts(environment);
+    facts.push([
+      "Variables",
+      variables.length
+        ? variables.map(([name, value]) => `${name}=${value}`).join("\n")
+        : "none set",
+    ]);
+    fillFacts($("run-environment"), facts);
+
+    const list = $("run-commands");
+    list.replaceChildren();
+    for (const [label, command] of commands) {
+      const item = element("li");
+      item.append(element("p", "command-label", label), commandBlock(command));
+      list.append(item);
+    }
+    if (!commands.length) {
+      list.append(element("li", "muted", "No step has run yet."));
+    }
+  }
   /* ----- charts ---------------------------------------------------------- */
 
   function destroyCharts() {
@@ -963,6 +1858,10 @@
         const speedup = element("span", "history-speedup", formatSpeedup(ratio));
         speedup.dataset.slower = String(ratio < 1);
         meta.append(speedup);
+      }
+      const verdict = run.verdict;
+      if (verdict && verdict.valid === false) {
+        meta.append(element("span", "chip chip-invalid", "invalid"));
       }
       button.append(meta);
 
@@ -1128,6 +2027,9 @@
   function bindEvents() {
     $("benchmark-form").addEventListener("submit", submitBenchmark);
     $("history-refresh").addEventListener("click", refreshHistory);
+    for (const box of document.querySelectorAll("[data-accuracy-for]")) {
+      box.addEventListener("change", showAccuracyFields);
+    }
     for (const button of document.querySelectorAll("[data-browse]")) {
       button.addEventListener("click", () => openFileDialog(button.dataset.browse));
     }
@@ -1151,6 +2053,7 @@
 
   async function start() {
     bindEvents();
+    showAccuracyFields();
     $("f-id").value = suggestId();
     state.token = takeToken();
     if (!state.token) {

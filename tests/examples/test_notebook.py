@@ -10,8 +10,9 @@ from nbclient import NotebookClient
 
 NOTEBOOK = Path(__file__).parents[2] / "examples" / "benchmark_demo.ipynb"
 # Small runs keep the suite short; they replace the notebook's parameters cell
-# the way papermill does, by a cell placed right after it.
-SMALL_RUN = "WARMUP = 2\nITERATIONS = 10"
+# the way papermill does, by a cell placed right after it. One round: every
+# round costs two more workers, and the interval is tested with the client's.
+SMALL_RUN = "WARMUP = 2\nITERATIONS = 10\nROUNDS = 1"
 CELL_TIMEOUT = 180  # seconds; the benchmark cell runs two real workers
 
 pytestmark = pytest.mark.e2e
@@ -69,7 +70,13 @@ def test_the_notebook_benchmarks_the_demo_pair(live_server, tiny_models, monkeyp
     client.execute()
 
     cells = {cell.id: cell for cell in notebook.cells}
-    assert "Benchmark bench-" in cell_text(cells["table"])
-    assert "x as fast as the input model" in cell_text(cells["table"])
-    assert "speed-up: " in cell_text(cells["record"])
+    table = cell_text(cells["table"])
+    assert "Benchmark bench-" in table
+    assert "x as fast as the input model (one round, so no interval)." in table
+    assert "p99 (ms)" in table and "Verdict: " in table
     assert str(tiny_models["int8"]) in cell_text(cells["record"])
+    assert "LPOT_UX_CORES=" in cell_text(cells["record"])
+    verdict = cell_text(cells["verdict"])
+    assert "speed-up: " in verdict
+    assert "95% interval: none, from one round" in verdict
+    assert "verdict: valid" in verdict or "verdict: INVALID" in verdict
