@@ -30,6 +30,7 @@ def summarize_run(run: dict[str, Any]) -> dict[str, Any]:
         model = run["request"].get(role, {})
         summary[role] = {"precision": model.get("precision"), "path": model.get("path")}
     summary.update({key: run["data"].get(key) for key in SUMMARY_FIELDS})
+    summary["valid"] = run["data"].get("verdict", {}).get("valid")
     summary["message"] = run["message"]
 
     return summary

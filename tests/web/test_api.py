@@ -356,3 +356,17 @@ def test_devices_are_not_models(client, body, path):
 
     assert response.status_code == 400
     assert "is not a regular file" in response.get_json()["error"]
+
+
+def test_every_step_is_summarized_and_the_list_shows_the_verdict(client, body):
+    body["rounds"] = 2
+
+    client.post("/api/benchmark", json=body, headers=AUTH)
+    run = wait_for_status(client, "run_1", ("success", "failure"))
+
+    assert [(step["role"], step["round"]) for step in run["steps"]] == [
+        ("input_model", 1), ("optimized_model", 1), ("input_model", 2), ("optimized_model", 2)
+    ]
+    assert all(step["throughput"] > 0 and "verdict" in step for step in run["steps"])
+    [summary] = client.get("/api/benchmark", headers=AUTH).get_json()["runs"]
+    assert summary["valid"] == run["verdict"]["valid"]

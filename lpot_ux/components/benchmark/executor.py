@@ -2,6 +2,7 @@
 
 import logging
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -26,6 +27,7 @@ BENCHMARK_SCRIPT = Path(__file__).with_name("benchmark_model.py")
 READY_LINE = b"lpot_ux: ready"
 DONE_LINE = b"lpot_ux: done"
 LOG_TAIL_LINES = 30
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 POLL_SECONDS = 0.005  # how often to look at the workers; small next to a run
 
 
@@ -113,13 +115,13 @@ def describe_exit(code: int | None) -> str:
 
 
 def read_log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
-    """Return the last lines of a log, empty when there is none."""
+    """Return the last lines of a log without terminal colour codes, empty when there is none."""
     try:
         text = path.read_text(errors="replace")
     except OSError:
         return ""
 
-    return "\n".join(text.splitlines()[-lines:])
+    return "\n".join(ANSI_ESCAPE.sub("", line) for line in text.splitlines()[-lines:])
 
 
 def summarize_failure(log_tail: str) -> str:

@@ -318,7 +318,7 @@ def parse_dataset(body: dict, models: tuple[ModelSpec, ...]) -> tuple[Path | Non
                 "one sub-folder per class."
             )
         return None, 1
-    if not isinstance(dataset, dict) or not isinstance(dataset.get("path"), str):
+    if not isinstance(dataset, dict) or not isinstance(dataset.get("path"), str) or not dataset["path"]:
         raise RequestError('dataset: expected {"path": "/data/val.npz"}.')
     path = Path(dataset["path"]).expanduser().absolute()
     if not path.exists():

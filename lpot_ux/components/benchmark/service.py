@@ -126,6 +126,9 @@ class RunRecord:
         role = planned.model.role
         self.data["execution_details"].setdefault(f"{role}_benchmark", {})[planned.step.mode] = details
         self.data["progress"] = f"{number}/{self.steps}"
+        self.data.setdefault("steps", []).append(
+            {"step": number, "role": role, "mode": planned.step.mode, "round": planned.round}
+        )
 
         return details
 
@@ -143,6 +146,7 @@ class RunRecord:
         throughputs = [r[role] for r in self.round_throughputs.values() if role in r]
         self.data[f"perf_throughput_{role}"] = statistics.median(throughputs)
         self.data[f"perf_latency_{role}"] = result.latency_ms
+        self.data["steps"][-1].update(throughput=result.throughput, latency_ms=result.latency_ms, verdict=verdict)
         self.data.setdefault("statistics", {})[role] = {**result.statistics, "verdict": verdict}
         self.verdicts[f"{role} round {planned.round}"] = verdict
         self.update_speedup()
@@ -174,6 +178,7 @@ class RunRecord:
         """Record the accuracy of a model and, once both are known, the drop."""
         details.update(result.details)
         details["accuracy"] = result.accuracy
+        self.data["steps"][-1]["accuracy"] = result.accuracy
         self.data[f"acc_{planned.model.role}"] = result.accuracy
         before, after = self.data.get("acc_input_model"), self.data.get("acc_optimized_model")
         if before is not None and after is not None:
@@ -183,6 +188,7 @@ class RunRecord:
     def add_failure(self, details: dict, error: WorkerError) -> None:
         """Record a step that failed."""
         details.update(error=error.message, log_tail=error.log_tail)
+        self.data["steps"][-1]["error"] = error.message
         self.failures.append(error)
 
     def verdict(self, warnings: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -6,6 +6,11 @@ from statistics import NormalDist
 from typing import Any
 
 PERCENTILES = (50, 90, 95, 99)
+# The window is cut into at most ten parts of at least five iterations each
+# to see whether the throughput held steady; fewer than three parts say nothing.
+MAX_SLICES = 10
+MIN_SLICES = 3
+MIN_ITERATIONS_PER_SLICE = 5
 # Two-sided 95% quantiles of Student's t for 1 to 30 degrees of freedom.
 T_975 = (
     12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
@@ -100,7 +105,14 @@ def window_figures(all_spans: list[list[Span]], batch_size: int) -> dict[str, An
     length = end - start
     union = max(spans[-1][1] for spans in all_spans) - min(spans[0][0] for spans in all_spans)
     if length <= 0:
-        return {"length_s": 0.0, "overlap": 0.0, "throughputs": [], "throughput": 0.0, "imbalance": None}
+        return {
+            "length_s": 0.0,
+            "overlap": 0.0,
+            "throughputs": [],
+            "throughput": 0.0,
+            "imbalance": None,
+            "variation": None,
+        }
 
     rates = [samples_in_window(spans, (start, end), batch_size) / length for spans in all_spans]
     mean_rate = statistics.fmean(rates)
@@ -110,9 +122,41 @@ def window_figures(all_spans: list[list[Span]], batch_size: int) -> dict[str, An
         "overlap": length / union if union > 0 else 1.0,
         "throughputs": rates,
         "throughput": sum(rates),
+        "variation": stability(all_spans, (start, end), batch_size),
         # How far the slowest and fastest instance are apart, relative to the mean.
         "imbalance": (max(rates) - min(rates)) / mean_rate if mean_rate > 0 else None,
     }
+
+
+def slice_throughputs(
+    all_spans: list[list[Span]], window: tuple[float, float], batch_size: int, slices: int
+) -> list[float]:
+    """Return the instances' summed throughput in each of several equal parts of the window."""
+    start, end = window
+    width = (end - start) / slices
+    rates = []
+    for number in range(slices):
+        part = (start + number * width, start + (number + 1) * width)
+        samples = sum(samples_in_window(spans, part, batch_size) for spans in all_spans)
+        rates.append(samples / width)
+
+    return rates
+
+
+def stability(all_spans: list[list[Span]], window: tuple[float, float], batch_size: int) -> float | None:
+    """Return how much the throughput varied over the run: the CV of its tenths.
+
+    None when the run is too short to cut: each part must hold several
+    iterations, or the cut itself would make the variation.
+    """
+    iterations = min(sum(count for _, _, count in spans) for spans in all_spans)
+    slices = min(MAX_SLICES, iterations // MIN_ITERATIONS_PER_SLICE)
+    if slices < MIN_SLICES or window[1] <= window[0]:
+        return None
+    rates = slice_throughputs(all_spans, window, batch_size, slices)
+    mean = statistics.fmean(rates)
+
+    return statistics.pstdev(rates) / mean if mean > 0 else None
 
 
 def t_quantile(degrees_of_freedom: int) -> float:

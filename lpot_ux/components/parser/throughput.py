@@ -182,6 +182,7 @@ def combine_instances(results: list[InstanceResult]) -> ModelResult:
         "window": {"length_s": window["length_s"], "overlap": window["overlap"]},
         "instance_throughputs": window["throughputs"],
         "imbalance": window["imbalance"],
+        "throughput_variation": window["variation"],
         "iterations": sum(count for spans in all_spans for _, _, count in spans),
         **summarize_instances(results),
     }

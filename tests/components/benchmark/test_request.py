@@ -126,6 +126,7 @@ def test_workspace_path_is_taken(body, settings, tmp_path):
         (lambda b: b.update(input_shapes={"x": "1,3"}), r"^input_shapes.x: expected"),
         (lambda b: b.update(dataset={"path": "/no/val.npz"}), "^dataset.path: '/no/val.npz' does not exist"),
         (lambda b: b.update(dataset="val.npz"), "^dataset: expected"),
+        (lambda b: b.update(dataset={"path": ""}), "^dataset: expected"),
         (lambda b: b.update(batch_size=0), "^batch_size: must be at least 1, got 0"),
         (lambda b: b.update(batch_size="8"), "^batch_size: expected an integer, got '8'"),
         (lambda b: b.update(batch_size=True), "^batch_size: expected an integer"),

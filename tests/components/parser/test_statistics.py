@@ -112,3 +112,23 @@ def test_pooled_summaries():
     assert pooled["std"] == pytest.approx(exact["std"])
     assert (pooled["min"], pooled["max"]) == (1.0, 7.0)
     assert pooled["p50"] == pytest.approx(4.0)
+
+
+def test_steady_throughput_has_no_variation():
+    spans = [(i * 0.01, (i + 1) * 0.01, 1) for i in range(100)]
+
+    assert window_figures([spans], batch_size=1)["variation"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_a_stall_shows_as_variation():
+    spans = [(i * 0.01, (i + 1) * 0.01, 1) for i in range(90)]
+    spans.append((0.9, 1.9, 1))  # one iteration a hundred times slower
+    spans += [(1.9 + i * 0.01, 1.9 + (i + 1) * 0.01, 1) for i in range(9)]
+
+    assert window_figures([spans], batch_size=1)["variation"] > 0.5
+
+
+def test_short_runs_are_not_cut():
+    spans = [(i * 0.1, (i + 1) * 0.1, 1) for i in range(12)]
+
+    assert window_figures([spans], batch_size=1)["variation"] is None
