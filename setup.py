@@ -26,7 +26,11 @@ setup(
     packages=find_packages(include=["lpot_ux", "lpot_ux.*"])
     + ["lpot_ux.static", "lpot_ux.templates"],
     package_dir={"lpot_ux.static": "static", "lpot_ux.templates": "templates"},
-    package_data={"lpot_ux.static": ["**/*"], "lpot_ux.templates": ["**/*"]},
+    package_data={
+        "lpot_ux.static": ["**/*"],
+        "lpot_ux.templates": ["**/*"],
+        "lpot_ux.components.store": ["schema.sql"],
+    },
     include_package_data=True,
     install_requires=read_requirements(),
     entry_points={"console_scripts": ["lpot_ux = lpot_ux.cli:main"]},
