@@ -52,9 +52,10 @@ SETTINGS: dict[str, Setting] = {
         "Seconds a worker may run past its max_duration (performance) or in all "
         "(accuracy) before it is killed.",
     ),
-    # A quarter second of sampling sees a busy neighbour without slowing a run.
+    # A tenth of a second of sampling sees a busy neighbour (the kernel counts
+    # CPU time in ticks of 1 to 10 ms) without slowing a run.
     "BUSY_CHECK_SECONDS": Setting(
-        0.25, "Seconds spent checking that a step's CPUs are idle; 0 to skip."
+        0.1, "Seconds spent checking that a step's CPUs are idle; 0 to skip."
     ),
 }
 
