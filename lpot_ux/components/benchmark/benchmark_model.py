@@ -41,14 +41,16 @@ if __package__:
     from .worker import accuracy, feeds, measure
     from .worker.config import Settings, read_config
     from .worker.errors import MODEL_EXIT, BenchmarkError
-    from .worker.models import FRAMEWORKS, Runner, Threads, detect_format, failing_as, load_model
+    from .worker.formats import FRAMEWORKS
+    from .worker.models import Runner, Threads, detect_format, failing_as, load_model
 else:
     # Run by path: Python has put this file's folder, which holds the worker
     # package, first on sys.path.
     from worker import accuracy, feeds, measure
     from worker.config import Settings, read_config
     from worker.errors import MODEL_EXIT, BenchmarkError
-    from worker.models import FRAMEWORKS, Runner, Threads, detect_format, failing_as, load_model
+    from worker.formats import FRAMEWORKS
+    from worker.models import Runner, Threads, detect_format, failing_as, load_model
 
 PERFORMANCE_MODES = ("performance", "benchmark")
 MODES = (*PERFORMANCE_MODES, "accuracy")

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lpot_ux.components.benchmark.worker.formats import FRAMEWORKS, SUFFIXES
 from lpot_ux.components.system.topology import CoreLayout, plan_layout
 from lpot_ux.errors import RequestError
 
@@ -29,15 +30,6 @@ SECONDS_FIELDS = {  # name: (smallest, largest) number of seconds allowed
     "warmup_duration": (0.0, 86400),
     "max_duration": (1e-3, 7 * 86400),
 }
-# File endings and what runs them: (framework, model format).
-MODEL_FORMATS = {
-    ".pb": ("tensorflow", "frozen_graph"),
-    ".keras": ("tensorflow", "keras"),
-    ".h5": ("tensorflow", "keras"),
-    ".tflite": ("tflite", "tflite"),
-    ".onnx": ("onnxrt", "onnx"),
-}
-FRAMEWORKS = ("tensorflow", "tflite", "onnxrt")
 REQUEST_FIELDS = (
     "id", "workspace_path", "input_model", "optimized_model", "instances",
     "cores_per_instance", "batch_size", "warmup", "iterations", "duration",
@@ -240,7 +232,7 @@ def detect_format(role: str, path: Path, framework: Any) -> tuple[str, str]:
     elif not path.is_file():
         raise RequestError(f"{role}.path: '{path}' is not a regular file.")
     else:
-        detected = MODEL_FORMATS.get(path.suffix.lower())
+        detected = SUFFIXES.get(path.suffix.lower())
     if detected is None:
         raise RequestError(
             f"{role}.path: cannot tell what kind of model '{path.name}' is; use a .pb, "

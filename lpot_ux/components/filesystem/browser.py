@@ -4,10 +4,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from lpot_ux.components.benchmark.worker.formats import SUFFIXES
 from lpot_ux.errors import NotFoundError, RequestError
 
 # Suffixes of the files that the dialog offers as models, compared in lower case.
-MODEL_SUFFIXES = (".pb", ".keras", ".h5", ".tflite", ".onnx")
+MODEL_SUFFIXES = tuple(SUFFIXES)
 
 # A folder holding one of these files is a TensorFlow SavedModel.
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")

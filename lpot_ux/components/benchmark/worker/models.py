@@ -20,16 +20,8 @@ import numpy as np
 
 from .config import Settings
 from .errors import MODEL_EXIT, BenchmarkError, warn
+from .formats import SUFFIXES
 
-FRAMEWORKS = ("tensorflow", "tflite", "onnxrt")
-# The framework and format of a model file, by its suffix.
-SUFFIXES = {
-    ".pb": ("tensorflow", "frozen_graph"),
-    ".keras": ("tensorflow", "keras"),
-    ".h5": ("tensorflow", "keras"),
-    ".tflite": ("tflite", "tflite"),
-    ".onnx": ("onnxrt", "onnx"),
-}
 # The format of a file whose suffix says nothing, by the framework asked for.
 DEFAULT_FORMATS = {
     "tensorflow": "frozen_graph",
